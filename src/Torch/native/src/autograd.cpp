@@ -1,0 +1,85 @@
+// Autograd entry points, grad-mode scopes and the fused optimiser update.
+#include <c10/core/GradMode.h>
+#include <c10/core/InferenceMode.h>
+#include <cmath>
+
+#include "common.h"
+
+CT_API int ct_backward(ct_tensor t, ct_tensor grad, int retain_graph) {
+  CT_TRY
+  auto& x = ct::T(t);
+  at::Tensor g = grad ? ct::T(grad) : at::Tensor();
+  if (!g.defined() && x.numel() != 1)
+    throw std::runtime_error("backward without a gradient needs a scalar output, got shape " + c10::str(x.sizes()));
+  c10::optional<bool> retain;
+  if (retain_graph) retain = true;
+  x.backward(g, retain, /*create_graph=*/false);
+  return 0;
+  CT_CATCH(-1)
+}
+
+// out receives NULL when the tensor has no gradient yet.
+CT_API int ct_grad(ct_tensor t, ct_tensor* out) {
+  CT_TRY
+  auto g = ct::T(t).grad();
+  *out = g.defined() ? ct::wrap(g) : nullptr;
+  return 0;
+  CT_CATCH(-1)
+}
+
+CT_API int ct_clear_grad(ct_tensor t) { CT_STATUS(ct::T(t).mutable_grad().reset()) }
+
+CT_API int ct_grad_enabled(void) { return c10::GradMode::is_enabled() ? 1 : 0; }
+CT_API int ct_set_grad_enabled(int enabled) {
+  int previous = c10::GradMode::is_enabled() ? 1 : 0;
+  c10::GradMode::set_enabled(enabled != 0);
+  return previous;
+}
+
+// The guard is thread-local state: the caller must exit on the thread that entered.
+CT_API void* ct_inference_mode_enter(void) { CT_TRY return new c10::InferenceMode(); CT_CATCH(nullptr) }
+CT_API void ct_inference_mode_exit(void* guard) { delete static_cast<c10::InferenceMode*>(guard); }
+
+// torch.nn.utils.clip_grad_norm_: one norm over all gradients, scaled down when above max_norm.
+CT_API int ct_clip_grad_norm(const ct_tensor* params, int n, double max_norm, double norm_type, double* total) {
+  CT_TRY
+  c10::NoGradGuard no_grad;
+  std::vector<at::Tensor> grads;
+  for (int i = 0; i < n; i++) {
+    auto g = ct::T(params[i]).grad();
+    if (g.defined()) grads.push_back(g);
+  }
+  if (grads.empty()) { *total = 0; return 0; }
+  std::vector<at::Tensor> norms;
+  for (auto& g : grads) norms.push_back(std::isinf(norm_type) ? g.abs().max().to(at::kFloat) : g.norm(norm_type).to(at::kFloat));
+  auto stacked = at::stack(norms);
+  auto total_norm = std::isinf(norm_type) ? stacked.max() : stacked.norm(norm_type);
+  *total = total_norm.item<double>();
+  double coef = max_norm / (*total + 1e-6);
+  if (coef < 1)
+    for (auto& g : grads) g.mul_(coef);
+  return 0;
+  CT_CATCH(-1)
+}
+
+// One AdamW update of one parameter, as torch.optim.AdamW (decoupled weight decay, bias
+// correction, no amsgrad). exp_avg and exp_avg_sq are the caller's state tensors.
+CT_API int ct_adamw_step(ct_tensor param, ct_tensor exp_avg, ct_tensor exp_avg_sq, double lr, double beta1,
+                         double beta2, double eps, double weight_decay, int64_t step) {
+  CT_TRY
+  c10::NoGradGuard no_grad;
+  auto& p = ct::T(param);
+  auto grad = p.grad();
+  if (!grad.defined()) return 0;
+  auto& m = ct::T(exp_avg);
+  auto& v = ct::T(exp_avg_sq);
+  if (weight_decay != 0) p.mul_(1 - lr * weight_decay);
+  m.lerp_(grad, 1 - beta1);
+  v.mul_(beta2).addcmul_(grad, grad, 1 - beta2);
+  double bias_correction1 = 1 - std::pow(beta1, static_cast<double>(step));
+  double bias_correction2 = 1 - std::pow(beta2, static_cast<double>(step));
+  auto denom = v.sqrt().div_(std::sqrt(bias_correction2)).add_(eps);
+  p.addcdiv_(m, denom, -lr / bias_correction1);
+  return 0;
+  CT_CATCH(-1)
+}

@@ -1,0 +1,110 @@
+using Cluster.Torch.Native;
+using static Cluster.Torch.torch.nn;
+
+namespace Cluster.Torch.Optim;
+
+/// <summary>A set of parameters sharing hyper-parameters; the scheduler changes <see cref="lr"/> in place.</summary>
+public sealed class ParamGroup(IReadOnlyList<Parameter> parameters, double lr, double weight_decay)
+{
+    public IReadOnlyList<Parameter> parameters { get; } = parameters;
+    public double lr { get; set; } = lr;
+    /// <summary>The lr the group started with; schedules multiply it.</summary>
+    public double initial_lr { get; } = lr;
+    public double weight_decay { get; set; } = weight_decay;
+}
+
+/// <summary>
+/// torch.optim.AdamW: Adam with decoupled weight decay and bias correction. Moment estimates live
+/// in tensors the optimizer owns (freed by Dispose); each parameter's update is one native call.
+/// </summary>
+public sealed class AdamW : IDisposable
+{
+    private sealed class State(Tensor exp_avg, Tensor exp_avg_sq)
+    {
+        public readonly Tensor exp_avg = exp_avg;
+        public readonly Tensor exp_avg_sq = exp_avg_sq;
+        public long step;
+    }
+
+    private readonly Dictionary<Parameter, State> state = new(ReferenceEqualityComparer.Instance);
+
+    public AdamW(IEnumerable<ParamGroup> groups, double beta1 = 0.9, double beta2 = 0.999, double eps = 1e-8)
+    {
+        param_groups = groups.ToList();
+        if (param_groups.Count == 0) throw new ArgumentException("AdamW needs at least one parameter group", nameof(groups));
+        var all = param_groups.SelectMany(g => g.parameters).ToList();
+        if (all.Distinct(ReferenceEqualityComparer.Instance).Count() != all.Count)
+            throw new ArgumentException("a parameter appears in more than one group", nameof(groups));
+        (this.beta1, this.beta2, this.eps) = (beta1, beta2, eps);
+    }
+
+    public AdamW(IEnumerable<Parameter> parameters, double lr = 1e-3, double weight_decay = 1e-2, double beta1 = 0.9,
+        double beta2 = 0.999, double eps = 1e-8)
+        : this([new ParamGroup(parameters.ToList(), lr, weight_decay)], beta1, beta2, eps) { }
+
+    public IReadOnlyList<ParamGroup> param_groups { get; }
+    public double beta1 { get; }
+    public double beta2 { get; }
+    public double eps { get; }
+
+    /// <summary>
+    /// Two groups as Hugging Face's Trainer makes them: decay for weights, none for biases and for
+    /// LayerNorm parameters (found by module type, so any naming works).
+    /// </summary>
+    public static IReadOnlyList<ParamGroup> GroupsWithoutDecayOnBiasAndNorm(Module model, double lr, double weight_decay)
+    {
+        var noDecay = new HashSet<Parameter>(ReferenceEqualityComparer.Instance);
+        foreach (var (_, m) in model.named_modules())
+            if (m is LayerNorm)
+                foreach (var (_, p) in m.named_parameters()) noDecay.Add(p);
+        foreach (var (name, p) in model.named_parameters())
+            if (name == "bias" || name.EndsWith(".bias", StringComparison.Ordinal)) noDecay.Add(p);
+        var all = model.named_parameters().Select(np => np.parameter).ToList();
+        return
+        [
+            new ParamGroup(all.Where(p => !noDecay.Contains(p)).ToList(), lr, weight_decay),
+            new ParamGroup(all.Where(p => noDecay.Contains(p)).ToList(), lr, 0.0),
+        ];
+    }
+
+    /// <summary>Steps taken for <paramref name="p"/> (0 before its first gradient).</summary>
+    public long StepCount(Parameter p) => state.TryGetValue(p, out var s) ? s.step : 0;
+
+    public void step()
+    {
+        foreach (var group in param_groups)
+            foreach (var p in group.parameters)
+            {
+                using var scope = torch.NewDisposeScope();
+                using var g = p.grad;
+                if (g is null) continue;
+                var s = StateOf(p);
+                s.step++;
+                TorchException.Check(LibTorch.ct_adamw_step(p.Handle, s.exp_avg.Handle, s.exp_avg_sq.Handle, group.lr, beta1,
+                    beta2, eps, group.weight_decay, s.step));
+            }
+    }
+
+    private State StateOf(Parameter p)
+    {
+        if (state.TryGetValue(p, out var s)) return s;
+        s = new State(torch.zeros_like(p).DetachFromDisposeScope(), torch.zeros_like(p).DetachFromDisposeScope());
+        state[p] = s;
+        return s;
+    }
+
+    public void zero_grad()
+    {
+        foreach (var p in param_groups.SelectMany(g => g.parameters)) p.clear_grad();
+    }
+
+    public void Dispose()
+    {
+        foreach (var s in state.Values)
+        {
+            s.exp_avg.Dispose();
+            s.exp_avg_sq.Dispose();
+        }
+        state.Clear();
+    }
+}
