@@ -68,6 +68,9 @@ public class MathTests
         Assert.Equal(ScalarType.Int64, y.dtype);
         Assert.Equal(new long[] { 3, 5, 7 }, y.Longs());
         Assert.Equal(new long[] { 0, 1, 1 }, x.floor_divide(2).Longs());
+        Assert.Equal(new long[] { 2, 4, 6 }, (x + x).Longs());
+        Assert.Equal(new long[] { -1, -2, -3 }, x.sub(x, alpha: 2).Longs());
+        Assert.Equal(new long[] { 3, 6, 9 }, x.clone().add_(x, alpha: 2).Longs());
         Assert.Equal(ScalarType.Float32, (x * 0.5).dtype);
     }
 

@@ -3,6 +3,12 @@
 
 namespace {
 
+// Scalars keep their value type: an integer tensor plus 2 stays an integer tensor.
+at::Scalar scalar_for(const at::Tensor& a, double v) {
+  if (at::isFloatingType(a.scalar_type()) || v != static_cast<double>(static_cast<int64_t>(v))) return at::Scalar(v);
+  return at::Scalar(static_cast<int64_t>(v));
+}
+
 enum Unary { Neg, Exp, Log, Sqrt, Rsqrt, Tanh, Relu, Silu, Sigmoid, Abs, LogicalNot, Erf, Sin, Cos, Floor, Ceil,
              Round, Reciprocal, Sign, IsNan, Log1p };
 enum Binary { Add, Sub, Mul, Div, Pow, Maximum, Minimum, Eq, Ne, Lt, Le, Gt, Ge, LogicalAnd, LogicalOr, MatMul, Bmm,
@@ -54,8 +60,8 @@ void unary_(int op, at::Tensor& a) {
 
 at::Tensor binary(int op, const at::Tensor& a, const at::Tensor& b, double alpha) {
   switch (op) {
-    case Add: return at::add(a, b, alpha);
-    case Sub: return at::sub(a, b, alpha);
+    case Add: return at::add(a, b, scalar_for(a, alpha));
+    case Sub: return at::sub(a, b, scalar_for(a, alpha));
     case Mul: return at::mul(a, b);
     case Div: return at::div(a, b);
     case Pow: return at::pow(a, b);
@@ -79,20 +85,14 @@ at::Tensor binary(int op, const at::Tensor& a, const at::Tensor& b, double alpha
 
 void binary_(int op, at::Tensor& a, const at::Tensor& b, double alpha) {
   switch (op) {
-    case Add: a.add_(b, alpha); return;
-    case Sub: a.sub_(b, alpha); return;
+    case Add: a.add_(b, scalar_for(a, alpha)); return;
+    case Sub: a.sub_(b, scalar_for(a, alpha)); return;
     case Mul: a.mul_(b); return;
     case Div: a.div_(b); return;
     case Pow: a.pow_(b); return;
     case Remainder: a.remainder_(b); return;
   }
   throw std::invalid_argument("binary op " + std::to_string(op) + " has no in-place form");
-}
-
-// Scalars keep their value type: an integer tensor plus 2 stays an integer tensor.
-at::Scalar scalar_for(const at::Tensor& a, double v) {
-  if (at::isFloatingType(a.scalar_type()) || v != static_cast<double>(static_cast<int64_t>(v))) return at::Scalar(v);
-  return at::Scalar(static_cast<int64_t>(v));
 }
 
 at::Tensor binary_scalar(int op, const at::Tensor& a, double v) {

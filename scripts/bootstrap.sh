@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Installs what Cluster needs on a fresh Debian 12 machine (libtorch, OpenBLAS, Gloo, CMake) and
+# builds the solution, native library included. Idempotent and quiet on success.
+#   scripts/bootstrap.sh [--bench]   (--bench adds python3-torch, the benchmarks' reference)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+packages=(cmake g++ libtorch-dev libopenblas0-pthread libgloo-dev)
+[[ "${1:-}" == "--bench" ]] && packages+=(python3-torch)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  sudo=""
+  [[ $(id -u) -ne 0 ]] && sudo=sudo
+  log=$(mktemp)
+  if ! { $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"; } >"$log" 2>&1; then
+    cat "$log" >&2
+    echo "bootstrap: could not install ${missing[*]}" >&2
+    exit 1
+  fi
+  rm -f "$log"
+fi
+
+if ! command -v dotnet >/dev/null; then
+  echo "bootstrap: the .NET 10 SDK is required (no dotnet on PATH)" >&2
+  exit 1
+fi
+
+log=$(mktemp)
+if ! dotnet build Cluster.sln -c Release -nologo -v quiet >"$log" 2>&1; then
+  grep -E "error|Error" "$log" >&2 || cat "$log" >&2
+  echo "bootstrap: build failed (full log: $log)" >&2
+  exit 1
+fi
+rm -f "$log"
