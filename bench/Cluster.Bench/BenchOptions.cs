@@ -1,0 +1,21 @@
+namespace Cluster.Bench;
+
+internal sealed record BenchOptions(string Suite, int Iterations, int[] Sizes, string Python, string ScriptDir)
+{
+    public static BenchOptions Parse(string[] args)
+    {
+        string suite = args.Length > 0 && !args[0].StartsWith("--") ? args[0] : "torch";
+        int iterations = 200_000;
+        int[] sizes = [1024, 2048];
+        string python = "/usr/bin/python3";
+        for (int i = 0; i < args.Length - 1; i++)
+            switch (args[i])
+            {
+                case "--iterations": iterations = int.Parse(args[i + 1]); break;
+                case "--sizes": sizes = args[i + 1].Split(',').Select(int.Parse).ToArray(); break;
+                case "--python": python = args[i + 1]; break;
+            }
+        var scriptDir = Path.GetFullPath(Path.Combine(AppContext.BaseDirectory, "../../../../"));
+        return new BenchOptions(suite, iterations, sizes, python, scriptDir);
+    }
+}
