@@ -125,8 +125,8 @@ public partial class Tensor : IDisposable
     {
         var wanted = ScalarTypeExtensions.Of<T>();
         if (dtype == wanted && device.Type == DeviceType.CPU && is_contiguous()) return data<T>().ToArray();
-        using var converted = to(wanted, Device.CPU).contiguous().DetachFromDisposeScope();
-        return converted.data<T>().ToArray();
+        using var scope = torch.NewDisposeScope();
+        return to(wanted, Device.CPU).contiguous().data<T>().ToArray();
     }
 
     /// <summary>The single element as T (like PyTorch's item()).</summary>

@@ -20,6 +20,10 @@ public class CreationTests
         Assert.Equal(4, z.size(-1));
         Assert.Equal(ScalarType.Float32, z.dtype);
         Assert.Equal(Device.CPU, z.device);
+        Assert.False(z.requires_grad);
+        Assert.True(torch.zeros([2], requires_grad: true).requires_grad);
+        Assert.True(torch.full([2], 3.0, requires_grad: true).is_leaf);
+        Assert.True(torch.randn([2], requires_grad: true).requires_grad);
     }
 
     [Fact]

@@ -45,6 +45,15 @@ public class MathTests
         Ref.Close(A.Select(v => Math.Max(v, 0)).ToArray(), a.relu());
         Ref.Close(A.Select(v => v / (1 + Math.Exp(-v))).ToArray(), a.silu());
         Ref.Close(A.Select(Ref.Erf).ToArray(), a.erf(), 1e-12);
+        Ref.Close(A.Select(v => Math.Sin(v)).ToArray(), a.sin());
+        Ref.Close(A.Select(v => Math.Cos(v)).ToArray(), a.cos());
+        Ref.Close(A.Select(v => Math.Floor(v)).ToArray(), a.floor());
+        Ref.Close(A.Select(v => Math.Ceiling(v)).ToArray(), a.ceil());
+        Ref.Close(A.Select(v => Math.Round(v, MidpointRounding.ToEven)).ToArray(), a.round());
+        Ref.Close(A.Select(v => (double)Math.Sign(v)).ToArray(), a.sign());
+        Ref.Close(A.Select(v => 1 / v).ToArray(), a.reciprocal());
+        Ref.Close(posD.Select(v => Math.Log(1 + v)).ToArray(), pos.log1p());
+        Assert.Equal(new[] { false, true }, torch.tensor(new[] { 1.0, double.NaN }).isnan().ToArray<bool>());
     }
 
     [Fact]
@@ -135,6 +144,15 @@ public class MathTests
         Assert.True(a.gt(-5).all().item<bool>());
         Assert.False(a.gt(5).any().item<bool>());
         Assert.Equal(new[] { false, true }, a.gt(3).any(1).ToArray<bool>());
+        Assert.Equal(A.Aggregate(1.0, (p, v) => p * v), a.prod().item<double>(), 12);
+        Ref.Close([A[0] * A[1] * A[2], A[3] * A[4] * A[5]], a.prod(1));
+        Ref.Close([Math.Max(A[0], A[3]), Math.Max(A[1], A[4]), Math.Max(A[2], A[5])], a.amax(0));
+        Ref.Close([A[..3].Min(), A[3..].Min()], a.amin(1));
+        Assert.Equal(new long[] { 1, 1 }, a.argmin(1).Longs());
+        Assert.Equal(new long[] { 1, 1 }, a.min(1).indices.Longs());
+        Ref.Close([A[..3].Sum(v => Math.Abs(v)), A[3..].Sum(v => Math.Abs(v))], a.norm(1, [1]));
+        Ref.Close(A.Select(v => Math.Max(v, 0.5)).ToArray(), a.clamp_min(0.5));
+        Assert.Equal(ScalarType.Float64, torch.ones([2], ScalarType.Float32).sum(dtype: ScalarType.Float64).dtype);
     }
 
     [Fact]

@@ -23,8 +23,12 @@ public class OptimTests
     {
         torch.manual_seed(42);
         using var model = new Mlp();
-        using var x = torch.arange(-1, 1, 2.0 / 256, ScalarType.Float32).unsqueeze(1).DetachFromDisposeScope();
-        using var y = (x * 3).sin().DetachFromDisposeScope();
+        Tensor x, y;
+        using (var data = torch.NewDisposeScope())
+        {
+            x = torch.arange(-1, 1, 2.0 / 256, ScalarType.Float32).unsqueeze(1).DetachFromDisposeScope();
+            y = (x * 3).sin().DetachFromDisposeScope();
+        }
         using var optimizer = new AdamW(AdamW.GroupsWithoutDecayOnBiasAndNorm(model, lr: 1e-2, weight_decay: 0.01));
         var schedule = LRScheduler.LinearWithWarmup(optimizer, warmup_steps: 20, total_steps: 600);
 
@@ -36,7 +40,7 @@ public class OptimTests
         }
 
         double initial = Loss();
-        var liveAfterStep = new List<long>();
+        long liveAfterFirstStep = 0;
         for (int step = 0; step < 600; step++)
         {
             using (var scope = torch.NewDisposeScope())
@@ -48,14 +52,16 @@ public class OptimTests
                 optimizer.step();
                 schedule.step();
             }
-            liveAfterStep.Add(torch.LiveTensorCount);
+            if (step == 0) liveAfterFirstStep = Ref.SettledLiveCount();
         }
         double final = Loss();
         Assert.True(initial > 0.2, $"initial loss {initial}");
         Assert.True(final < 0.005, $"loss went from {initial} to {final}");
-        // after the first step (which creates the optimizer's moments) every step leaves exactly
-        // what it found: parameters, gradients, moments
-        Assert.Single(liveAfterStep.Distinct());
+        // after the first step (which creates the optimizer's moments) the steps leave exactly what
+        // they found: parameters, moments and the data
+        Assert.Equal(liveAfterFirstStep, Ref.SettledLiveCount());
+        x.Dispose();
+        y.Dispose();
     }
 
     [Fact]

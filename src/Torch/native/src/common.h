@@ -40,7 +40,7 @@ inline at::IntArrayRef dims(const int64_t* p, int n) { return at::IntArrayRef(p,
 // machine says so plainly instead of naming a dispatch key.
 at::Device device(int type, int index);
 at::ScalarType dtype(int code);
-at::TensorOptions options(int dtype_code, int dev_type, int dev_index, bool requires_grad = false);
+at::TensorOptions options(int dtype_code, int dev_type, int dev_index);
 std::vector<at::Tensor> tensors(const ct_tensor* hs, int n);
 
 // Runs f; a libtorch error gets both operands' shapes appended, since broadcasting errors

@@ -3,15 +3,18 @@
 // which gives NCCL and Gloo the same result.
 #include "common.h"
 
+#if defined(CLUSTER_WITH_GLOO) || defined(CLUSTER_WITH_NCCL)
+#define CLUSTER_WITH_C10D
+#include <torch/csrc/distributed/c10d/TCPStore.hpp>
+#endif
 #ifdef CLUSTER_WITH_GLOO
 #include <torch/csrc/distributed/c10d/ProcessGroupGloo.hpp>
-#include <torch/csrc/distributed/c10d/TCPStore.hpp>
 #endif
 #ifdef CLUSTER_WITH_NCCL
 #include <torch/csrc/distributed/c10d/ProcessGroupNCCL.hpp>
 #endif
 
-#ifdef CLUSTER_WITH_GLOO
+#ifdef CLUSTER_WITH_C10D
 namespace {
 
 #if CT_TORCH_AT_LEAST(2, 0)
@@ -52,7 +55,7 @@ CT_API int ct_has_distributed(int backend) {
   return 0;
 }
 
-#ifdef CLUSTER_WITH_GLOO
+#ifdef CLUSTER_WITH_C10D
 
 CT_API ct_store ct_store_new(const char* host, int port, int is_server, int64_t timeout_ms) {
   CT_TRY
@@ -73,12 +76,14 @@ CT_API ct_group ct_group_new(int backend, ct_store s, int rank, int size, const 
   if (s == nullptr) throw std::invalid_argument("null store handle");
   auto store = c10::static_intrusive_pointer_cast<c10d::Store>(static_cast<Store*>(s)->store);
   auto timeout = std::chrono::milliseconds(timeout_ms);
+#ifdef CLUSTER_WITH_GLOO
   if (backend == 0) {
     auto opts = c10d::ProcessGroupGloo::Options::create(timeout);
     opts->devices.push_back(c10d::ProcessGroupGloo::createDeviceForHostname(hostname));
     auto pg = c10::make_intrusive<c10d::ProcessGroupGloo>(store, rank, size, opts);
     return new Group{pg, rank, size};
   }
+#endif
 #ifdef CLUSTER_WITH_NCCL
   if (backend == 1) {
     auto opts = c10d::ProcessGroupNCCL::Options::create();
@@ -87,8 +92,9 @@ CT_API ct_group ct_group_new(int backend, ct_store s, int rank, int size, const 
     return new Group{pg, rank, size};
   }
 #endif
-  throw std::invalid_argument(backend == 1 ? "this libclustertorch was built without NCCL"
-                                           : "unknown process group backend " + std::to_string(backend));
+  if (backend == 0) throw std::invalid_argument("this libclustertorch was built without Gloo (install libgloo-dev and rebuild)");
+  if (backend == 1) throw std::invalid_argument("this libclustertorch was built without NCCL (needs a CUDA libtorch and nccl.h)");
+  throw std::invalid_argument("unknown process group backend " + std::to_string(backend));
   CT_CATCH(nullptr)
 }
 
@@ -131,9 +137,9 @@ CT_API int ct_group_all_gather(ct_group g, ct_tensor input, ct_tensor* outputs, 
 
 CT_API int ct_group_barrier(ct_group g) { CT_STATUS(wait(G(g).pg->barrier())) }
 
-#else  // built without c10d: every entry point reports why.
+#else  // built without any c10d backend: every entry point reports why.
 
-static const char* kNoDistributed = "this libclustertorch was built without c10d/Gloo (install libgloo-dev and rebuild)";
+static const char* kNoDistributed = "this libclustertorch was built without c10d (install libgloo-dev and rebuild)";
 CT_API ct_store ct_store_new(const char*, int, int, int64_t) { ct::set_error(kNoDistributed); return nullptr; }
 CT_API int ct_store_port(ct_store) { ct::set_error(kNoDistributed); return -1; }
 CT_API void ct_store_free(ct_store) {}

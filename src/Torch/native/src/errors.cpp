@@ -34,8 +34,8 @@ at::Device device(int type, int index) {
   return at::Device(at::kCUDA, static_cast<c10::DeviceIndex>(index));
 }
 
-at::TensorOptions options(int dtype_code, int dev_type, int dev_index, bool requires_grad) {
-  return at::TensorOptions().dtype(dtype(dtype_code)).device(device(dev_type, dev_index)).requires_grad(requires_grad);
+at::TensorOptions options(int dtype_code, int dev_type, int dev_index) {
+  return at::TensorOptions().dtype(dtype(dtype_code)).device(device(dev_type, dev_index));
 }
 
 std::vector<at::Tensor> tensors(const ct_tensor* hs, int n) {

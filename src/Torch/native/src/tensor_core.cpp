@@ -67,12 +67,19 @@ CT_API int ct_tensor_item(ct_tensor t, double* as_double, int64_t* as_int64) {
   CT_CATCH(-1)
 }
 
+// at:: factories ignore requires_grad in TensorOptions (only torch:: wrappers honour it), so the
+// flag is set on the result.
+static at::Tensor leaf(at::Tensor t, int requires_grad) {
+  if (requires_grad) t.set_requires_grad(true);
+  return t;
+}
+
 CT_API ct_tensor ct_empty(const int64_t* shape, int ndim, int dtype, int dev_type, int dev_index, int rg) {
-  CT_TENSOR(at::empty(ct::dims(shape, ndim), ct::options(dtype, dev_type, dev_index, rg != 0)))
+  CT_TENSOR(leaf(at::empty(ct::dims(shape, ndim), ct::options(dtype, dev_type, dev_index)), rg))
 }
 
 CT_API ct_tensor ct_full(const int64_t* shape, int ndim, double value, int dtype, int dev_type, int dev_index, int rg) {
-  CT_TENSOR(at::full(ct::dims(shape, ndim), value, ct::options(dtype, dev_type, dev_index, rg != 0)))
+  CT_TENSOR(leaf(at::full(ct::dims(shape, ndim), value, ct::options(dtype, dev_type, dev_index)), rg))
 }
 
 CT_API ct_tensor ct_arange(double start, double end, double step, int dtype, int dev_type, int dev_index) {
