@@ -120,6 +120,13 @@ public partial class Tensor : IDisposable
         return new Span<T>((void*)ptr, checked((int)numel()));
     }
 
+    /// <summary>The raw bytes of a contiguous CPU tensor of any dtype, without a copy (for file formats).</summary>
+    public unsafe Span<byte> bytes()
+    {
+        var ptr = TorchException.Check(LibTorch.ct_tensor_data_ptr(Handle));
+        return new Span<byte>((void*)ptr, checked((int)(numel() * dtype.ElementSize())));
+    }
+
     /// <summary>Copies the elements out, converting dtype and moving to the CPU if needed.</summary>
     public T[] ToArray<T>() where T : unmanaged
     {

@@ -51,6 +51,10 @@ public class CreationTests
         Assert.Equal(new long[] { 0, 42, 0 }, t.Longs());
         var ex = Assert.Throws<TorchException>(() => t.data<float>());
         Assert.Contains("Int64", ex.Message);
+        var raw = t.bytes();
+        Assert.Equal(24, raw.Length);
+        Assert.Equal(42, raw[8]); // little-endian: the low byte of element 1 comes first
+        Assert.Throws<TorchException>(() => t.view(1, 3).transpose(0, 1).bytes()); // not contiguous
     }
 
     [Theory]

@@ -81,6 +81,9 @@ public class MathTests
         Assert.Equal(new long[] { -1, -2, -3 }, x.sub(x, alpha: 2).Longs());
         Assert.Equal(new long[] { 3, 6, 9 }, x.clone().add_(x, alpha: 2).Longs());
         Assert.Equal(ScalarType.Float32, (x * 0.5).dtype);
+        var clamped = x.clamp(0, 2);
+        Assert.Equal(ScalarType.Int64, clamped.dtype);
+        Assert.Equal(new long[] { 1, 2, 2 }, clamped.Longs());
     }
 
     [Fact]

@@ -10,7 +10,7 @@ public static partial class torch
         public sealed class Linear : Module<Tensor, Tensor>
         {
             public Parameter weight { get; private set; }
-            public readonly Parameter? bias;
+            public Parameter? bias { get; private set; }
 
             public Linear(long in_features, long out_features, bool hasBias = true, Device? device = null, ScalarType dtype = ScalarType.Float32)
             {
@@ -33,6 +33,19 @@ public static partial class torch
                 var old = weight;
                 weight = shared;
                 replace_parameter("weight", shared);
+                old.Dispose();
+            }
+
+            /// <summary>Shares <paramref name="shared"/> as this layer's bias (HF's lm_head.decoder.bias is lm_head.bias).</summary>
+            public void TieBias(Parameter shared)
+            {
+                if (bias is null) throw new InvalidOperationException("this Linear has no bias to tie");
+                if (!shared.shape.SequenceEqual(bias.shape))
+                    throw new ArgumentException($"cannot tie a [{string.Join(", ", shared.shape)}] parameter to a " +
+                                                $"[{string.Join(", ", bias.shape)}] bias", nameof(shared));
+                var old = bias;
+                bias = shared;
+                replace_parameter("bias", shared);
                 old.Dispose();
             }
 

@@ -61,7 +61,10 @@ public static partial class torch
             protected void RegisterComponents()
             {
                 const BindingFlags flags = BindingFlags.Instance | BindingFlags.Public | BindingFlags.NonPublic | BindingFlags.DeclaredOnly;
-                for (var type = GetType(); type != null && type != typeof(Module); type = type.BaseType)
+                // base classes first, so that a model's body precedes its heads as in PyTorch
+                var chain = new List<Type>();
+                for (var type = GetType(); type != null && type != typeof(Module); type = type.BaseType) chain.Insert(0, type);
+                foreach (var type in chain)
                     foreach (var field in type.GetFields(flags))
                     {
                         var name = field.Name.StartsWith('<') ? field.Name[1..field.Name.IndexOf('>')] : field.Name;

@@ -175,8 +175,8 @@ CT_API ct_tensor ct_rsub_scalar(double a, ct_tensor b) { CT_TENSOR(at::rsub(ct::
 CT_API ct_tensor ct_clamp(ct_tensor a, double min, double max) {
   CT_TRY
   c10::optional<at::Scalar> lo, hi;
-  if (!std::isnan(min)) lo = min;
-  if (!std::isnan(max)) hi = max;
+  if (!std::isnan(min)) lo = scalar_for(ct::T(a), min);
+  if (!std::isnan(max)) hi = scalar_for(ct::T(a), max);
   return ct::wrap(at::clamp(ct::T(a), lo, hi));
   CT_CATCH(nullptr)
 }

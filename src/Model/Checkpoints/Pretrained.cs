@@ -1,0 +1,57 @@
+using Cluster.Model.Configuration;
+using Cluster.Torch;
+using static Cluster.Torch.torch.nn;
+
+namespace Cluster.Model.Checkpoints;
+
+/// <summary>
+/// Hugging Face model directories: config.json + model.safetensors (+ tokenizer files), read and written.
+/// </summary>
+public static class Pretrained
+{
+    public const string ConfigFile = "config.json";
+    public const string WeightsFile = "model.safetensors";
+    public const string PickleWeightsFile = "pytorch_model.bin";
+
+    /// <summary>Tokenizer files a model directory may carry; save_pretrained copies those present.</summary>
+    public static readonly string[] TokenizerFiles =
+        ["vocab.json", "merges.txt", "tokenizer.json", "tokenizer_config.json", "special_tokens_map.json", "vocab.txt",
+         "word_shape.json", "word_pronunciation.json"];
+
+    public static PretrainedConfig LoadConfig(string dir) => PretrainedConfig.Load(Path.Combine(dir, ConfigFile));
+
+    /// <summary>Reads the directory's weights into <paramref name="model"/>, converting to device and dtype.</summary>
+    public static LoadResult LoadWeights(Module model, string dir, string basePrefix, Device? device = null, ScalarType? dtype = null)
+    {
+        var path = Path.Combine(dir, WeightsFile);
+        if (!File.Exists(path))
+        {
+            if (File.Exists(Path.Combine(dir, PickleWeightsFile)))
+                throw new CheckpointException($"{dir} holds only {PickleWeightsFile}; reading pickled checkpoints is not implemented yet (convert it to {WeightsFile})");
+            throw new CheckpointException($"{dir}: no {WeightsFile}");
+        }
+        using var scope = torch.NewDisposeScope();
+        var tensors = SafeTensors.Load(path);
+        var result = StateDictLoader.Load(model, tensors, basePrefix, strict: true, source: path);
+        if (device.HasValue || dtype.HasValue) model.to(device ?? Device.CPU, dtype);
+        return result;
+    }
+
+    /// <summary>
+    /// Writes config.json and model.safetensors (each tensor once; tied copies left out, as HF does),
+    /// and copies the tokenizer files of <paramref name="tokenizerDir"/> when given.
+    /// </summary>
+    public static void Save(Module model, PretrainedConfig config, string dir, string? tokenizerDir = null)
+    {
+        Directory.CreateDirectory(dir);
+        config.Save(Path.Combine(dir, ConfigFile));
+        SafeTensors.Save(Path.Combine(dir, WeightsFile), StateDictLoader.Unique(model),
+            new Dictionary<string, string> { ["format"] = "pt" });
+        if (tokenizerDir is null || Path.GetFullPath(tokenizerDir) == Path.GetFullPath(dir)) return;
+        foreach (var file in TokenizerFiles)
+        {
+            var src = Path.Combine(tokenizerDir, file);
+            if (File.Exists(src)) File.Copy(src, Path.Combine(dir, file), overwrite: true);
+        }
+    }
+}

@@ -1,0 +1,63 @@
+using Cluster.Model.Configuration;
+using Cluster.Torch;
+
+namespace Cluster.Model.Encoder;
+
+/// <summary>What RobertaModel and RoCBertModel share after their embeddings: masks, the layer stack, the pooler.</summary>
+internal static class EncoderBody
+{
+    public static void CheckInput(EncoderInput input, PretrainedConfig config)
+    {
+        var ids = input.input_ids;
+        if (ids.dim() != 2 || ids.dtype != ScalarType.Int64)
+            throw new ArgumentException($"input_ids must be (batch, tokens) int64, got {ids.dtype} [{string.Join(", ", ids.shape)}]");
+        if (input.past_key_values is not null && !config.is_decoder)
+            throw new ArgumentException("past_key_values are only for decoders (is_decoder)");
+        long past = input.past_key_values?.Length ?? 0;
+        if (input.attention_mask is { } m && (m.dim() != 2 || m.size(0) != ids.size(0) || m.size(1) != ids.size(1) + past))
+            throw new ArgumentException($"attention_mask must be [{ids.size(0)}, {ids.size(1) + past}] for input_ids " +
+                                        $"[{string.Join(", ", ids.shape)}] after {past} cached tokens, got [{string.Join(", ", m.shape)}]");
+        foreach (var (name, t) in new[] { ("token_type_ids", input.token_type_ids), ("position_ids", input.position_ids),
+                     ("input_shape_ids", input.input_shape_ids), ("input_pronunciation_ids", input.input_pronunciation_ids) })
+            if (t is not null && !t.shape.SequenceEqual(ids.shape))
+                throw new ArgumentException($"{name} must have the shape of input_ids [{string.Join(", ", ids.shape)}], got [{string.Join(", ", t.shape)}]");
+        CheckRange(ids, config.vocab_size, "input_ids", "vocab_size");
+        if (input.token_type_ids is { } tt) CheckRange(tt, config.type_vocab_size, "token_type_ids", "type_vocab_size");
+    }
+
+    /// <summary>An id past the table would fail deep in libtorch; name it here instead.</summary>
+    internal static void CheckRange(Tensor ids, long size, string what, string field)
+    {
+        using var scope = torch.NewDisposeScope();
+        if (ids.numel() == 0) return;
+        long max = ids.max().item<long>(), min = ids.min().item<long>();
+        if (max >= size || min < 0)
+            throw new ArgumentException($"{what} contains {(min < 0 ? min : max)}, outside [0, {size}) ({field})");
+    }
+
+    public static BaseModelOutput Run(PretrainedConfig config, Encoder encoder, Pooler? pooler, Tensor embeddings, EncoderInput input)
+    {
+        var ids = input.input_ids;
+        long B = ids.size(0), T = ids.size(1), past = input.past_key_values?.Length ?? 0;
+        var dtype = embeddings.dtype;
+        bool useCache = config.is_decoder && (input.use_cache ?? config.use_cache);
+        var mask = input.attention_mask ?? torch.ones([B, T + past], ScalarType.Int64, ids.device);
+        var extended = AttentionMasks.Extended(mask, T, past, config.is_decoder, dtype);
+        Tensor? encoderMask = null;
+        if (config.is_decoder && input.encoder_hidden_states is { } enc)
+            encoderMask = AttentionMasks.Inverted(
+                input.encoder_attention_mask ?? torch.ones([enc.size(0), enc.size(1)], ScalarType.Int64, enc.device), dtype);
+        var heads = input.head_mask is { } hm ? AttentionMasks.Heads(hm, config.num_hidden_layers, dtype) : null;
+
+        var r = encoder.forward(embeddings, extended, heads, config.is_decoder ? input.encoder_hidden_states : null, encoderMask,
+            input.past_key_values, useCache, input.output_attentions, input.output_hidden_states);
+        return new BaseModelOutput(r.last_hidden_state)
+        {
+            pooler_output = pooler?.forward(r.last_hidden_state),
+            hidden_states = r.hidden_states,
+            attentions = r.attentions,
+            cross_attentions = r.cross_attentions,
+            past_key_values = r.cache,
+        };
+    }
+}
