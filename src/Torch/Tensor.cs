@@ -116,6 +116,7 @@ public partial class Tensor : IDisposable
     {
         var expected = ScalarTypeExtensions.Of<T>();
         if (dtype != expected) throw new TorchException($"data<{typeof(T).Name}>() on a {dtype} tensor (needs {expected})");
+        if (numel() == 0) return Span<T>.Empty; // libtorch gives empty tensors no data pointer
         var ptr = TorchException.Check(LibTorch.ct_tensor_data_ptr(Handle));
         return new Span<T>((void*)ptr, checked((int)numel()));
     }
@@ -123,6 +124,7 @@ public partial class Tensor : IDisposable
     /// <summary>The raw bytes of a contiguous CPU tensor of any dtype, without a copy (for file formats).</summary>
     public unsafe Span<byte> bytes()
     {
+        if (numel() == 0) return Span<byte>.Empty;
         var ptr = TorchException.Check(LibTorch.ct_tensor_data_ptr(Handle));
         return new Span<byte>((void*)ptr, checked((int)(numel() * dtype.ElementSize())));
     }

@@ -54,7 +54,9 @@ public class CreationTests
         var raw = t.bytes();
         Assert.Equal(24, raw.Length);
         Assert.Equal(42, raw[8]); // little-endian: the low byte of element 1 comes first
-        Assert.Throws<TorchException>(() => t.view(1, 3).transpose(0, 1).bytes()); // not contiguous
+        Assert.Throws<TorchException>(() => torch.zeros([2, 3]).transpose(0, 1).bytes()); // not contiguous
+        Assert.Equal(0, torch.zeros([0, 3]).bytes().Length);                               // no data pointer at all
+        Assert.Empty(torch.zeros([0]).ToArray<float>());
     }
 
     [Theory]

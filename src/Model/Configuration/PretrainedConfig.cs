@@ -137,7 +137,8 @@ public abstract class PretrainedConfig
             throw new ConfigException($"{source}: field {e.Path?.TrimStart('$', '.')} has the wrong type ({e.Message})");
         }
         config.extra.Remove("model_type");
-        if (config.extra.Remove("num_labels", out var n) && node["id2label"] is null) config.num_labels = n.GetInt32();
+        // num_labels is derived from id2label, so it is not a stored field: honour it only without id2label
+        if (node["num_labels"] is JsonValue n && node["id2label"] is null) config.num_labels = n.GetValue<int>();
         config.Validate();
         return config;
     }
