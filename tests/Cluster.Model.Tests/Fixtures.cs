@@ -19,12 +19,16 @@ internal sealed class Fixture
 
     public RobertaConfig Roberta => (RobertaConfig)Config;
 
+    public RoCBertConfig RoCBert => (RoCBertConfig)Config;
+
+    public Tensor? Optional(string name) => Io.TryGetValue(name, out var t) ? t : null;
+
     public Tensor this[string name] => Io.TryGetValue(name, out var t) ? t : throw new KeyNotFoundException($"fixture has no '{name}'");
 
     /// <summary>Loads a case; its tensors belong to the caller's DisposeScope.</summary>
-    public static Fixture Load(string name)
+    public static Fixture Load(string name, string family = "roberta")
     {
-        var dir = Path.Combine(AppContext.BaseDirectory, "fixtures", "roberta", name);
+        var dir = Path.Combine(AppContext.BaseDirectory, "fixtures", family, name);
         return new Fixture(dir, Pretrained.LoadConfig(dir), SafeTensors.Load(Path.Combine(dir, "io.safetensors")));
     }
 

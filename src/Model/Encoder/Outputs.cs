@@ -9,6 +9,10 @@ public abstract record HeadOutput
     public IReadOnlyList<Tensor>? hidden_states { get; init; }
     public IReadOnlyList<Tensor>? attentions { get; init; }
     public IReadOnlyList<Tensor>? cross_attentions { get; init; }
+
+    /// <summary>This output with the body's optional hidden states and attentions attached.</summary>
+    internal T From<T>(BaseModelOutput body) where T : HeadOutput =>
+        (T)(this with { hidden_states = body.hidden_states, attentions = body.attentions, cross_attentions = body.cross_attentions });
 }
 
 public sealed record MaskedLMOutput(Tensor logits) : HeadOutput;

@@ -70,9 +70,6 @@ public abstract class RobertaPreTrainedModel : Module
     }
 
     protected BaseModelOutput Body(EncoderInput input) => roberta.forward(input);
-
-    protected static HeadOutput Extras(BaseModelOutput o, HeadOutput head) =>
-        head with { hidden_states = o.hidden_states, attentions = o.attentions, cross_attentions = o.cross_attentions };
 }
 
 internal interface IHasLMHead
@@ -84,7 +81,6 @@ public sealed class RobertaForMaskedLM : RobertaPreTrainedModel, IHasLMHead
 {
     public RobertaForMaskedLM(RobertaConfig config) : base(config, add_pooling_layer: false)
     {
-        if (config.is_decoder) throw new ConfigException("RobertaForMaskedLM needs is_decoder false (bi-directional attention)");
         lm_head = new RobertaLMHead(config);
         Finish();
     }
@@ -96,8 +92,7 @@ public sealed class RobertaForMaskedLM : RobertaPreTrainedModel, IHasLMHead
     {
         var o = Body(input);
         var logits = lm_head.forward(o.last_hidden_state);
-        var result = new MaskedLMOutput(logits) { loss = labels is null ? null : Losses.TokenCrossEntropy(logits, labels) };
-        return (MaskedLMOutput)Extras(o, result);
+        return new MaskedLMOutput(logits) { loss = labels is null ? null : Losses.TokenCrossEntropy(logits, labels) }.From<MaskedLMOutput>(o);
     }
 }
 
@@ -105,7 +100,6 @@ public sealed class RobertaForCausalLM : RobertaPreTrainedModel, IHasLMHead
 {
     public RobertaForCausalLM(RobertaConfig config) : base(config, add_pooling_layer: false)
     {
-        if (!config.is_decoder) throw new ConfigException("RobertaForCausalLM needs is_decoder true");
         lm_head = new RobertaLMHead(config);
         Finish();
     }
@@ -123,7 +117,7 @@ public sealed class RobertaForCausalLM : RobertaPreTrainedModel, IHasLMHead
             long T = logits.size(1);
             loss = Losses.TokenCrossEntropy(logits.narrow(1, 0, T - 1), labels.narrow(1, 1, T - 1));
         }
-        return (CausalLMOutput)Extras(o, new CausalLMOutput(logits) { loss = loss, past_key_values = o.past_key_values });
+        return (new CausalLMOutput(logits) { loss = loss, past_key_values = o.past_key_values }).From<CausalLMOutput>(o);
     }
 }
 
@@ -143,7 +137,7 @@ public sealed class RobertaForSequenceClassification : RobertaPreTrainedModel
         var o = Body(input);
         var logits = classifier.forward(o.last_hidden_state);
         var loss = labels is null ? null : Losses.SequenceClassification(logits, labels, config);
-        return (SequenceClassifierOutput)Extras(o, new SequenceClassifierOutput(logits) { loss = loss });
+        return (new SequenceClassifierOutput(logits) { loss = loss }).From<SequenceClassifierOutput>(o);
     }
 }
 
@@ -174,7 +168,7 @@ public sealed class RobertaForMultipleChoice : RobertaPreTrainedModel
         });
         var logits = classifier.call(dropout.call(o.pooler_output!)).view(-1, C);   // (B, C)
         var loss = labels is null ? null : F.cross_entropy(logits, labels);
-        return (MultipleChoiceModelOutput)Extras(o, new MultipleChoiceModelOutput(logits) { loss = loss });
+        return (new MultipleChoiceModelOutput(logits) { loss = loss }).From<MultipleChoiceModelOutput>(o);
     }
 }
 
@@ -196,7 +190,7 @@ public sealed class RobertaForTokenClassification : RobertaPreTrainedModel
         var o = Body(input);
         var logits = classifier.call(dropout.call(o.last_hidden_state));
         var loss = labels is null ? null : Losses.TokenCrossEntropy(logits, labels);
-        return (TokenClassifierOutput)Extras(o, new TokenClassifierOutput(logits) { loss = loss });
+        return (new TokenClassifierOutput(logits) { loss = loss }).From<TokenClassifierOutput>(o);
     }
 }
 
@@ -220,6 +214,6 @@ public sealed class RobertaForQuestionAnswering : RobertaPreTrainedModel
         var loss = start_positions is not null && end_positions is not null
             ? Losses.SpanExtraction(start, end, start_positions, end_positions)
             : null;
-        return (QuestionAnsweringModelOutput)Extras(o, new QuestionAnsweringModelOutput(start, end) { loss = loss });
+        return (new QuestionAnsweringModelOutput(start, end) { loss = loss }).From<QuestionAnsweringModelOutput>(o);
     }
 }

@@ -36,17 +36,19 @@ public static partial class torch
                 old.Dispose();
             }
 
-            /// <summary>Shares <paramref name="shared"/> as this layer's bias (HF's lm_head.decoder.bias is lm_head.bias).</summary>
+            /// <summary>
+            /// Shares <paramref name="shared"/> as this layer's bias, also on a layer made without one
+            /// (HF's <c>decoder.bias = self.bias</c> in its LM heads).
+            /// </summary>
             public void TieBias(Parameter shared)
             {
-                if (bias is null) throw new InvalidOperationException("this Linear has no bias to tie");
-                if (!shared.shape.SequenceEqual(bias.shape))
-                    throw new ArgumentException($"cannot tie a [{string.Join(", ", shared.shape)}] parameter to a " +
-                                                $"[{string.Join(", ", bias.shape)}] bias", nameof(shared));
+                if (shared.dim() != 1 || shared.size(0) != weight.size(0))
+                    throw new ArgumentException($"cannot tie a [{string.Join(", ", shared.shape)}] parameter as the bias of a " +
+                                                $"layer with {weight.size(0)} outputs", nameof(shared));
                 var old = bias;
                 bias = shared;
                 replace_parameter("bias", shared);
-                old.Dispose();
+                old?.Dispose();
             }
 
             public override Tensor forward(Tensor x) => functional.linear(x, weight, bias);
