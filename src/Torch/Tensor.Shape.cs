@@ -58,6 +58,15 @@ public partial class Tensor
 
     public Tensor flatten(long start_dim = 0, long end_dim = -1) => Wrap(LibTorch.ct_flatten(Handle, start_dim, end_dim));
 
+    /// <summary>A view of this tensor's storage with the given sizes, strides (in elements) and storage offset.</summary>
+    public unsafe Tensor as_strided(long[] size, long[] stride, long storage_offset = 0)
+    {
+        if (size.Length != stride.Length) throw new ArgumentException($"as_strided: {size.Length} sizes but {stride.Length} strides");
+        fixed (long* sz = size)
+        fixed (long* st = stride)
+            return Wrap(LibTorch.ct_as_strided(Handle, sz, st, size.Length, storage_offset));
+    }
+
     /// <summary>Pieces of the given sizes along dim (they must add up to its size).</summary>
     public unsafe Tensor[] split(long[] sizes, long dim = 0)
     {

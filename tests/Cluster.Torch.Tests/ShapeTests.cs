@@ -25,6 +25,10 @@ public class ShapeTests
         Assert.Equal(new long[] { 2, 4, 3 }, t.shape);
         Assert.Equal(0 * 12 + 2 * 4 + 1, t[0][1][2].item<double>());
         Assert.Equal(new long[] { 2, 12 }, x.flatten(1).shape);
+        // the transpose of the first 2×3 block, read straight from storage
+        Assert.Equal(new double[] { 0, 4, 8, 1, 5, 9 }, x.as_strided([2, 3], [1, 4], 0).contiguous().Doubles());
+        Assert.Equal(new double[] { 13, 14 }, x.as_strided([2], [1], 13).Doubles());
+        Assert.Throws<TorchException>(() => x.as_strided([5], [100], 0));   // past the storage
     }
 
     [Fact]

@@ -20,21 +20,28 @@ public static class Pretrained
 
     public static PretrainedConfig LoadConfig(string dir) => PretrainedConfig.Load(Path.Combine(dir, ConfigFile));
 
-    /// <summary>Reads the directory's weights into <paramref name="model"/>, converting to device and dtype.</summary>
+    /// <summary>
+    /// Reads the directory's weights (model.safetensors, else pytorch_model.bin) into <paramref name="model"/>,
+    /// then converts to device and dtype.
+    /// </summary>
     public static LoadResult LoadWeights(Module model, string dir, string basePrefix, Device? device = null, ScalarType? dtype = null)
     {
-        var path = Path.Combine(dir, WeightsFile);
-        if (!File.Exists(path))
-        {
-            if (File.Exists(Path.Combine(dir, PickleWeightsFile)))
-                throw new CheckpointException($"{dir} holds only {PickleWeightsFile}; reading pickled checkpoints is not implemented yet (convert it to {WeightsFile})");
-            throw new CheckpointException($"{dir}: no {WeightsFile}");
-        }
         using var scope = torch.NewDisposeScope();
-        var tensors = SafeTensors.Load(path);
+        var (tensors, path) = ReadWeights(dir);
         var result = StateDictLoader.Load(model, tensors, basePrefix, strict: true, source: path);
         if (device.HasValue || dtype.HasValue) model.to(device ?? Device.CPU, dtype);
         return result;
+    }
+
+    /// <summary>The checkpoint's tensors and the file they came from; safetensors is preferred, as HF does.</summary>
+    public static (OrderedDictionary<string, Tensor> tensors, string path) ReadWeights(string dir)
+    {
+        if (!Directory.Exists(dir)) throw new CheckpointException($"{dir}: no such model directory");
+        var safetensors = Path.Combine(dir, WeightsFile);
+        if (File.Exists(safetensors)) return (SafeTensors.Load(safetensors), safetensors);
+        var pickle = Path.Combine(dir, PickleWeightsFile);
+        if (File.Exists(pickle)) return (TorchPickle.Load(pickle), pickle);
+        throw new CheckpointException($"{dir}: neither {WeightsFile} nor {PickleWeightsFile}");
     }
 
     /// <summary>

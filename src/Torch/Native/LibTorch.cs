@@ -85,6 +85,7 @@ internal static unsafe partial class LibTorch
     [LibraryImport(Library)] internal static partial IntPtr ct_squeeze(TensorHandle a, long dim, int all);
     [LibraryImport(Library)] internal static partial IntPtr ct_unsqueeze(TensorHandle a, long dim);
     [LibraryImport(Library)] internal static partial IntPtr ct_flatten(TensorHandle a, long start, long end);
+    [LibraryImport(Library)] internal static partial IntPtr ct_as_strided(TensorHandle a, long* size, long* stride, int ndim, long offset);
     [LibraryImport(Library)] internal static partial IntPtr ct_cat(IntPtr* tensors, int n, long dim, int stack);
     [LibraryImport(Library)] internal static partial int ct_split(TensorHandle a, long* sizes, int n, long dim, IntPtr* outputs);
 

@@ -94,6 +94,7 @@ CT_API ct_tensor ct_repeat(ct_tensor a, const int64_t* repeats, int ndim);
 CT_API ct_tensor ct_squeeze(ct_tensor a, int64_t dim, int all);
 CT_API ct_tensor ct_unsqueeze(ct_tensor a, int64_t dim);
 CT_API ct_tensor ct_flatten(ct_tensor a, int64_t start, int64_t end);
+CT_API ct_tensor ct_as_strided(ct_tensor a, const int64_t* size, const int64_t* stride, int ndim, int64_t offset);
 CT_API ct_tensor ct_cat(const ct_tensor* ts, int n, int64_t dim, int stack);
 CT_API int ct_split(ct_tensor a, const int64_t* sizes, int n, int64_t dim, ct_tensor* out);
 

@@ -25,6 +25,9 @@ CT_API ct_tensor ct_repeat(ct_tensor a, const int64_t* r, int n) { CT_TENSOR(ct:
 CT_API ct_tensor ct_squeeze(ct_tensor a, int64_t dim, int all) { CT_TENSOR(all ? ct::T(a).squeeze() : ct::T(a).squeeze(dim)) }
 CT_API ct_tensor ct_unsqueeze(ct_tensor a, int64_t dim) { CT_TENSOR(ct::T(a).unsqueeze(dim)) }
 CT_API ct_tensor ct_flatten(ct_tensor a, int64_t start, int64_t end) { CT_TENSOR(ct::T(a).flatten(start, end)) }
+CT_API ct_tensor ct_as_strided(ct_tensor a, const int64_t* size, const int64_t* stride, int ndim, int64_t offset) {
+  CT_TENSOR(ct::T(a).as_strided(ct::dims(size, ndim), ct::dims(stride, ndim), offset))
+}
 
 CT_API ct_tensor ct_cat(const ct_tensor* ts, int n, int64_t dim, int stack) {
   CT_TRY
