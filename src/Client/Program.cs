@@ -1,14 +1,17 @@
 using System.CommandLine;
-using Cluster.Client.Demo;
+using Cluster.Client.Commands;
 
 // `cluster <verb>`: every verb has --help and exits non-zero with a one-line reason on bad input.
 var root = new RootCommand("Cluster: pretrain, fine-tune and serve RoBERTa and RoCBert");
 root.Subcommands.Add(DemoCommand.Create());
+root.Subcommands.Add(ModelCommand.Create());
+root.Subcommands.Add(InferCommand.Create());
 try
 {
     return root.Parse(args).Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
 }
-catch (Exception e) when (e is ArgumentException or IOException or Cluster.Torch.TorchException)
+catch (Exception e) when (e is ArgumentException or IOException or UnauthorizedAccessException or Cluster.Torch.TorchException
+                               or Cluster.Model.Configuration.ConfigException or Cluster.Model.Checkpoints.CheckpointException)
 {
     Console.Error.WriteLine($"cluster: {e.Message}");
     return 1;

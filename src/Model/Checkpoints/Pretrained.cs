@@ -24,11 +24,12 @@ public static class Pretrained
     /// Reads the directory's weights (model.safetensors, else pytorch_model.bin) into <paramref name="model"/>,
     /// then converts to device and dtype.
     /// </summary>
-    public static LoadResult LoadWeights(Module model, string dir, string basePrefix, Device? device = null, ScalarType? dtype = null)
+    public static LoadResult LoadWeights(Module model, string dir, string basePrefix, Device? device = null, ScalarType? dtype = null,
+        bool allowNewHead = false)
     {
         using var scope = torch.NewDisposeScope();
         var (tensors, path) = ReadWeights(dir);
-        var result = StateDictLoader.Load(model, tensors, basePrefix, strict: true, source: path);
+        var result = StateDictLoader.Load(model, tensors, basePrefix, strict: true, source: path, allowNewHead: allowNewHead);
         if (device.HasValue || dtype.HasValue) model.to(device ?? Device.CPU, dtype);
         return result;
     }

@@ -15,8 +15,12 @@ public static class StateDictLoader
         key.EndsWith(".position_ids", StringComparison.Ordinal) || key.EndsWith("embeddings.token_type_ids", StringComparison.Ordinal);
 
     /// <param name="basePrefix">the base model's attribute name in task models, e.g. "roberta".</param>
+    /// <param name="allowNewHead">
+    /// as from_pretrained for fine-tuning: a task head the checkpoint lacks keeps its fresh initialisation, and
+    /// another head's weights are skipped; both are still reported. The body stays strict.
+    /// </param>
     public static LoadResult Load(Module model, IReadOnlyDictionary<string, Tensor> checkpoint, string basePrefix, bool strict = true,
-        string source = "checkpoint")
+        string source = "checkpoint", bool allowNewHead = false)
     {
         var own = model.state_dict();
         string p = basePrefix + ".";
@@ -43,12 +47,16 @@ public static class StateDictLoader
         // A missing key is fine when its tensor is the same object as one that was found (tied weights).
         var found = new HashSet<Tensor>(mapped.Keys.Select(k => own[k]), ReferenceEqualityComparer.Instance);
         var missing = own.Keys.Where(k => !mapped.ContainsKey(k) && !found.Contains(own[k])).ToList();
-        if (strict && (missing.Count > 0 || unexpected.Count > 0))
+        // The pooler counts as a head: masked-LM checkpoints have none, and HF initialises it fresh.
+        bool InBody(string key) => (!modelHasPrefix || key.StartsWith(p, StringComparison.Ordinal)) && !key.Contains("pooler.", StringComparison.Ordinal);
+        var fatalMissing = allowNewHead ? missing.Where(InBody).ToList() : missing;
+        var fatalUnexpected = allowNewHead ? unexpected.Where(k => !checkpointHasPrefix || k.StartsWith(p, StringComparison.Ordinal)).ToList() : unexpected;
+        if (strict && (fatalMissing.Count > 0 || fatalUnexpected.Count > 0))
             throw new CheckpointException($"{source} does not fit {model.GetType().Name}: " +
                 string.Join("; ", new[]
                 {
-                    missing.Count > 0 ? $"missing keys [{string.Join(", ", missing)}]" : null,
-                    unexpected.Count > 0 ? $"unexpected keys [{string.Join(", ", unexpected)}]" : null,
+                    fatalMissing.Count > 0 ? $"missing keys [{string.Join(", ", fatalMissing)}]" : null,
+                    fatalUnexpected.Count > 0 ? $"unexpected keys [{string.Join(", ", fatalUnexpected)}]" : null,
                 }.Where(s => s != null)));
 
         foreach (var (name, value) in mapped)

@@ -73,7 +73,7 @@ public abstract class RoCBertPreTrainedModel : Module
     {
         RegisterComponents();
         if (cls is not null && config.tie_word_embeddings) cls.predictions.decoder.Tie(roc_bert.embeddings.word_embeddings.weight);
-        Initialization.Apply(this, config.initializer_range);
+        Initialization.Apply(this, config.initializer_range, initialized: roc_bert);
     }
 }
 

@@ -91,6 +91,7 @@ public sealed class RoCBertModel : Module
         encoder = new Encoder.Encoder(config);
         if (add_pooling_layer) pooler = new Pooler(config);
         RegisterComponents();
+        Initialization.Apply(this, config.initializer_range);
     }
 
     public RoCBertConfig config { get; }

@@ -66,7 +66,7 @@ public abstract class RobertaPreTrainedModel : Module
     {
         RegisterComponents();
         if (this is IHasLMHead lm && config.tie_word_embeddings) lm.lm_head.decoder.Tie(roberta.embeddings.word_embeddings.weight);
-        Initialization.Apply(this, config.initializer_range);
+        Initialization.Apply(this, config.initializer_range, initialized: roberta);
     }
 
     protected BaseModelOutput Body(EncoderInput input) => roberta.forward(input);

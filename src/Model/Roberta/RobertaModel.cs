@@ -66,6 +66,7 @@ public sealed class RobertaModel : Module
         encoder = new Encoder.Encoder(config);
         if (add_pooling_layer) pooler = new Pooler(config);
         RegisterComponents();
+        Initialization.Apply(this, config.initializer_range);
     }
 
     public RobertaConfig config { get; }

@@ -1,7 +1,9 @@
 using System.CommandLine;
 using Cluster.Torch;
 
-namespace Cluster.Client.Demo;
+using Cluster.Client.Demo;
+
+namespace Cluster.Client.Commands;
 
 /// <summary>`cluster demo`: the single-machine main job (for now: train a small attention classifier on the CPU).</summary>
 internal static class DemoCommand

@@ -1,0 +1,23 @@
+namespace Cluster.Model.Tasks;
+
+/// <summary>The heads a model directory can be run with; the names are the CLI's and the serving API's.</summary>
+public enum Head { Base, MaskedLM, CausalLM, SequenceClassification, TokenClassification, QuestionAnswering, MultipleChoice, PreTraining }
+
+public static class Heads
+{
+    private static readonly (string name, Head head)[] Names =
+    [
+        ("base", Head.Base), ("masked-lm", Head.MaskedLM), ("causal-lm", Head.CausalLM),
+        ("sequence-classification", Head.SequenceClassification), ("token-classification", Head.TokenClassification),
+        ("question-answering", Head.QuestionAnswering), ("multiple-choice", Head.MultipleChoice), ("pretraining", Head.PreTraining),
+    ];
+
+    public static IEnumerable<string> All => Names.Select(n => n.name);
+
+    public static Head Parse(string name) =>
+        Names.FirstOrDefault(n => n.name == name) is { name: not null } found
+            ? found.head
+            : throw new ArgumentException($"unknown head '{name}' (known: {string.Join(", ", All)})");
+
+    public static string Name(this Head head) => Names.First(n => n.head == head).name;
+}
