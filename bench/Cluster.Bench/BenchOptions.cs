@@ -1,6 +1,6 @@
 namespace Cluster.Bench;
 
-internal sealed record BenchOptions(string Suite, int Iterations, int[] Sizes, string Python, string ScriptDir)
+internal sealed record BenchOptions(string Suite, int Iterations, int[] Sizes, string Python, string ScriptDir, int Batch, int[] Seqs, int Repeats)
 {
     public static BenchOptions Parse(string[] args)
     {
@@ -8,14 +8,19 @@ internal sealed record BenchOptions(string Suite, int Iterations, int[] Sizes, s
         int iterations = 200_000;
         int[] sizes = [1024, 2048];
         string python = "/usr/bin/python3";
+        int batch = 8, repeats = 3;
+        int[] seqs = [128, 512];
         for (int i = 0; i < args.Length - 1; i++)
             switch (args[i])
             {
                 case "--iterations": iterations = int.Parse(args[i + 1]); break;
                 case "--sizes": sizes = args[i + 1].Split(',').Select(int.Parse).ToArray(); break;
                 case "--python": python = args[i + 1]; break;
+                case "--batch": batch = int.Parse(args[i + 1]); break;
+                case "--seqs": seqs = args[i + 1].Split(',').Select(int.Parse).ToArray(); break;
+                case "--repeats": repeats = int.Parse(args[i + 1]); break;
             }
         var scriptDir = Path.GetFullPath(Path.Combine(AppContext.BaseDirectory, "../../../../"));
-        return new BenchOptions(suite, iterations, sizes, python, scriptDir);
+        return new BenchOptions(suite, iterations, sizes, python, scriptDir, batch, seqs, repeats);
     }
 }

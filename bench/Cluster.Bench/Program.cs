@@ -1,11 +1,13 @@
 using Cluster.Bench;
 
 // usage: Cluster.Bench torch [--iterations N] [--sizes 1024,2048] [--python /usr/bin/python3]
+//        Cluster.Bench model [--batch 8] [--seqs 128,512] [--repeats 3]
 var options = BenchOptions.Parse(args);
 return options.Suite switch
 {
     "torch" => TorchOverheadBench.Run(options),
-    _ => Fail($"unknown benchmark '{options.Suite}' (known: torch)"),
+    "model" => RobertaThroughputBench.Run(options),
+    _ => Fail($"unknown benchmark '{options.Suite}' (known: torch, model)"),
 };
 
 static int Fail(string message)

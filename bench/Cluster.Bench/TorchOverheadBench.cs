@@ -18,7 +18,8 @@ internal static class TorchOverheadBench
     public static int Run(BenchOptions options)
     {
         int cores = Environment.ProcessorCount;
-        var reference = RunPython(options, cores);
+        var reference = PythonReference.Run(options, "torch_reference.py", options.Iterations.ToString(CultureInfo.InvariantCulture),
+            cores.ToString(CultureInfo.InvariantCulture), string.Join(',', options.Sizes));
         if (reference is null) return 1;
 
         torch.set_num_threads(1);
@@ -100,32 +101,5 @@ internal static class TorchOverheadBench
         double best = double.MaxValue;
         for (int i = 0; i < repeats; i++) best = Math.Min(best, measure());
         return best;
-    }
-
-    private static JsonElement? RunPython(BenchOptions options, int cores)
-    {
-        var script = Path.Combine(options.ScriptDir, "torch_reference.py");
-        var psi = new ProcessStartInfo(options.Python,
-            [script, options.Iterations.ToString(CultureInfo.InvariantCulture), cores.ToString(CultureInfo.InvariantCulture),
-             string.Join(',', options.Sizes)])
-        { RedirectStandardOutput = true, RedirectStandardError = true };
-        try
-        {
-            using var p = Process.Start(psi)!;
-            var stdout = p.StandardOutput.ReadToEnd();
-            var stderr = p.StandardError.ReadToEnd();
-            p.WaitForExit();
-            if (p.ExitCode != 0)
-            {
-                Console.Error.WriteLine($"the Python reference failed ({options.Python} {script}): {stderr.Trim()}");
-                return null;
-            }
-            return JsonDocument.Parse(stdout).RootElement.Clone();
-        }
-        catch (System.ComponentModel.Win32Exception e)
-        {
-            Console.Error.WriteLine($"cannot start {options.Python} for the reference: {e.Message} (bash scripts/bootstrap.sh --bench installs it)");
-            return null;
-        }
     }
 }

@@ -28,6 +28,20 @@ public sealed class DisposeScope : IDisposable
     /// <summary>How many tensors this scope still owns.</summary>
     public int Count => owned.Count(t => t.OwningScope == this);
 
+    /// <summary>
+    /// Keeps <paramref name="tensor"/> alive past this scope by handing it to the enclosing one, if this
+    /// scope owns it; a tensor owned elsewhere (an input passed through) is left where it is.
+    /// </summary>
+    public Tensor? MoveToOuter(Tensor? tensor)
+    {
+        if (tensor is not null && tensor.OwningScope == this)
+        {
+            tensor.OwningScope = null;
+            outer?.Attach(tensor);
+        }
+        return tensor;
+    }
+
     internal void Attach(Tensor tensor)
     {
         tensor.OwningScope = this;

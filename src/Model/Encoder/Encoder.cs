@@ -29,11 +29,17 @@ public sealed class Encoder : Module
         for (int i = 0; i < layer.Count; i++)
         {
             all?.Add(hidden);
+            // Each layer frees its intermediates when it ends, as Python's reference counting would:
+            // holding all of them to the end of the caller's scope costs memory and, worse, page faults
+            // on every pass. Autograd keeps its own references to what backward needs.
+            using var scope = torch.NewDisposeScope();
             var r = layer[i].forward(hidden, mask, headMask?[i], encoderHidden, encoderMask, past?.layers[i], outputAttentions);
-            hidden = r.hidden_states;
-            if (r.self_probs is not null) attentions?.Add(r.self_probs);
-            if (r.cross_probs is not null) cross?.Add(r.cross_probs);
-            if (r.present is not null) presents?.Add(r.present);
+            hidden = scope.MoveToOuter(r.hidden_states)!;
+            if (r.self_probs is not null) attentions?.Add(scope.MoveToOuter(r.self_probs)!);
+            if (r.cross_probs is not null) cross?.Add(scope.MoveToOuter(r.cross_probs)!);
+            if (r.present is { } kv)
+                presents?.Add(new LayerKeyValues(scope.MoveToOuter(kv.self_key)!, scope.MoveToOuter(kv.self_value)!,
+                    scope.MoveToOuter(kv.cross_key), scope.MoveToOuter(kv.cross_value)));
         }
         all?.Add(hidden);
         return new EncoderResult(hidden, all, attentions, cross, presents is null ? null : new KeyValueCache(presents));

@@ -48,11 +48,11 @@ public sealed class RoCBertEmbeddings : Module
     {
         long T = input_ids.size(1);
         position_ids ??= torch.arange(past, past + T, device: input_ids.device).unsqueeze(0);   // BERT-style: 0, 1, 2, …
-        if (absolute) EncoderBody.CheckRange(position_ids, position_embeddings.weight.size(0), "position ids", "max_position_embeddings");
+        if (absolute) InputChecks.CheckRange(position_ids, position_embeddings.weight.size(0), "position ids", "max_position_embeddings");
         token_type_ids ??= torch.zeros(input_ids.shape, ScalarType.Int64, input_ids.device);
-        if (shape_ids is not null) EncoderBody.CheckRange(shape_ids, shape_embed.weight.size(0), "input_shape_ids", "shape_vocab_size");
+        if (shape_ids is not null) InputChecks.CheckRange(shape_ids, shape_embed.weight.size(0), "input_shape_ids", "shape_vocab_size");
         if (pronunciation_ids is not null)
-            EncoderBody.CheckRange(pronunciation_ids, pronunciation_embed.weight.size(0), "input_pronunciation_ids", "pronunciation_vocab_size");
+            InputChecks.CheckRange(pronunciation_ids, pronunciation_embed.weight.size(0), "input_pronunciation_ids", "pronunciation_vocab_size");
         var words = word_embeddings.call(input_ids);
 
         if (map_inputs_layer is null)
@@ -77,31 +77,9 @@ public sealed class RoCBertEmbeddings : Module
 }
 
 /// <summary>transformers.RoCBertModel: multimodal embeddings → BERT encoder → optional pooler.</summary>
-public sealed class RoCBertModel : Module
+public sealed class RoCBertModel(RoCBertConfig config, bool add_pooling_layer = true)
+    : TransformerModel<RoCBertConfig, RoCBertEmbeddings>(config, c => new RoCBertEmbeddings(c), add_pooling_layer)
 {
-    public readonly RoCBertEmbeddings embeddings;
-    public readonly Encoder.Encoder encoder;
-    public readonly Pooler? pooler;
-
-    public RoCBertModel(RoCBertConfig config, bool add_pooling_layer = true)
-    {
-        config.Validate();
-        this.config = config;
-        embeddings = new RoCBertEmbeddings(config);
-        encoder = new Encoder.Encoder(config);
-        if (add_pooling_layer) pooler = new Pooler(config);
-        RegisterComponents();
-        Initialization.Apply(this, config.initializer_range);
-    }
-
-    public RoCBertConfig config { get; }
-
-    public BaseModelOutput forward(EncoderInput input)
-    {
-        EncoderBody.CheckInput(input, config);
-        long past = input.past_key_values?.Length ?? 0;
-        var x = embeddings.forward(input.input_ids, input.input_shape_ids, input.input_pronunciation_ids, input.token_type_ids,
-            input.position_ids, past);
-        return EncoderBody.Run(config, encoder, pooler, x, input);
-    }
+    protected override Tensor Embed(EncoderInput input, long past) =>
+        embeddings.forward(input.input_ids, input.input_shape_ids, input.input_pronunciation_ids, input.token_type_ids, input.position_ids, past);
 }

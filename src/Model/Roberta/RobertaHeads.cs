@@ -157,15 +157,8 @@ public sealed class RobertaForMultipleChoice : RobertaPreTrainedModel
     /// <param name="labels">(B) index of the right choice.</param>
     public MultipleChoiceModelOutput forward(EncoderInput input, Tensor? labels = null)
     {
-        var ids = input.input_ids;
-        if (ids.dim() != 3) throw new ArgumentException($"multiple choice takes input_ids (batch, choices, tokens), got [{string.Join(", ", ids.shape)}]");
-        long C = ids.size(1);
-        static Tensor? Flat(Tensor? t) => t?.reshape(-1, t.size(-1));
-        var o = Body(input with
-        {
-            input_ids = Flat(ids)!, attention_mask = Flat(input.attention_mask), token_type_ids = Flat(input.token_type_ids),
-            position_ids = Flat(input.position_ids),
-        });
+        var (flat, C) = TaskInputs.FlattenChoices(input);
+        var o = Body(flat);
         var logits = classifier.call(dropout.call(o.pooler_output!)).view(-1, C);   // (B, C)
         var loss = labels is null ? null : F.cross_entropy(logits, labels);
         return (new MultipleChoiceModelOutput(logits) { loss = loss }).From<MultipleChoiceModelOutput>(o);
@@ -209,11 +202,6 @@ public sealed class RobertaForQuestionAnswering : RobertaPreTrainedModel
     {
         if (config.num_labels != 2) throw new ConfigException($"question answering needs num_labels 2 (start, end), got {config.num_labels}");
         var o = Body(input);
-        var parts = qa_outputs.call(o.last_hidden_state).split(1, -1);
-        var (start, end) = (parts[0].squeeze(-1).contiguous(), parts[1].squeeze(-1).contiguous());   // (B, T) each
-        var loss = start_positions is not null && end_positions is not null
-            ? Losses.SpanExtraction(start, end, start_positions, end_positions)
-            : null;
-        return (new QuestionAnsweringModelOutput(start, end) { loss = loss }).From<QuestionAnsweringModelOutput>(o);
+        return TaskInputs.Spans(qa_outputs.call(o.last_hidden_state), start_positions, end_positions).From<QuestionAnsweringModelOutput>(o);
     }
 }

@@ -43,7 +43,7 @@ public sealed class RobertaEmbeddings : Module
     public Tensor forward(Tensor input_ids, Tensor? token_type_ids, Tensor? position_ids, long past)
     {
         position_ids ??= PositionIds(input_ids, past);
-        if (absolute) EncoderBody.CheckRange(position_ids, position_embeddings.weight.size(0), "position ids", "max_position_embeddings");
+        if (absolute) InputChecks.CheckRange(position_ids, position_embeddings.weight.size(0), "position ids", "max_position_embeddings");
         token_type_ids ??= torch.zeros(input_ids.shape, ScalarType.Int64, input_ids.device);
         var x = word_embeddings.call(input_ids) + token_type_embeddings.call(token_type_ids);
         if (absolute) x = x + position_embeddings.call(position_ids);
@@ -52,30 +52,9 @@ public sealed class RobertaEmbeddings : Module
 }
 
 /// <summary>transformers.RobertaModel: embeddings → encoder → optional pooler; also a decoder (is_decoder, add_cross_attention).</summary>
-public sealed class RobertaModel : Module
+public sealed class RobertaModel(RobertaConfig config, bool add_pooling_layer = true)
+    : TransformerModel<RobertaConfig, RobertaEmbeddings>(config, c => new RobertaEmbeddings(c), add_pooling_layer)
 {
-    public readonly RobertaEmbeddings embeddings;
-    public readonly Encoder.Encoder encoder;
-    public readonly Pooler? pooler;
-
-    public RobertaModel(RobertaConfig config, bool add_pooling_layer = true)
-    {
-        config.Validate();
-        this.config = config;
-        embeddings = new RobertaEmbeddings(config);
-        encoder = new Encoder.Encoder(config);
-        if (add_pooling_layer) pooler = new Pooler(config);
-        RegisterComponents();
-        Initialization.Apply(this, config.initializer_range);
-    }
-
-    public RobertaConfig config { get; }
-
-    public BaseModelOutput forward(EncoderInput input)
-    {
-        EncoderBody.CheckInput(input, config);
-        long past = input.past_key_values?.Length ?? 0;
-        var x = embeddings.forward(input.input_ids, input.token_type_ids, input.position_ids, past);
-        return EncoderBody.Run(config, encoder, pooler, x, input);
-    }
+    protected override Tensor Embed(EncoderInput input, long past) =>
+        embeddings.forward(input.input_ids, input.token_type_ids, input.position_ids, past);
 }

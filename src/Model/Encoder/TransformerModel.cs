@@ -1,12 +1,42 @@
 using Cluster.Model.Configuration;
 using Cluster.Torch;
+using static Cluster.Torch.torch.nn;
 
 namespace Cluster.Model.Encoder;
 
-/// <summary>What RobertaModel and RoCBertModel share after their embeddings: masks, the layer stack, the pooler.</summary>
-internal static class EncoderBody
+/// <summary>
+/// What RobertaModel and RoCBertModel share: embeddings (the one part that differs), then the masks,
+/// the layer stack and the optional pooler, under HF's names embeddings / encoder / pooler.
+/// </summary>
+public abstract class TransformerModel<TConfig, TEmbeddings> : Module where TConfig : PretrainedConfig where TEmbeddings : Module
 {
-    public static void CheckInput(EncoderInput input, PretrainedConfig config)
+    public readonly TEmbeddings embeddings;
+    public readonly Encoder encoder;
+    public readonly Pooler? pooler;
+
+    protected TransformerModel(TConfig config, Func<TConfig, TEmbeddings> makeEmbeddings, bool add_pooling_layer)
+    {
+        config.Validate();
+        this.config = config;
+        embeddings = makeEmbeddings(config);
+        encoder = new Encoder(config);
+        if (add_pooling_layer) pooler = new Pooler(config);
+        RegisterComponents();
+        Initialization.Apply(this, config.initializer_range);
+    }
+
+    public TConfig config { get; }
+
+    /// <summary>(B, T, H) embeddings of the input's tokens, which follow <paramref name="past"/> cached ones.</summary>
+    protected abstract Tensor Embed(EncoderInput input, long past);
+
+    public BaseModelOutput forward(EncoderInput input)
+    {
+        CheckInput(input, config);
+        return Run(config, encoder, pooler, Embed(input, input.past_key_values?.Length ?? 0), input);
+    }
+
+    private static void CheckInput(EncoderInput input, PretrainedConfig config)
     {
         var ids = input.input_ids;
         if (ids.dim() != 2 || ids.dtype != ScalarType.Int64)
@@ -21,21 +51,11 @@ internal static class EncoderBody
                      ("input_shape_ids", input.input_shape_ids), ("input_pronunciation_ids", input.input_pronunciation_ids) })
             if (t is not null && !t.shape.SequenceEqual(ids.shape))
                 throw new ArgumentException($"{name} must have the shape of input_ids [{string.Join(", ", ids.shape)}], got [{string.Join(", ", t.shape)}]");
-        CheckRange(ids, config.vocab_size, "input_ids", "vocab_size");
-        if (input.token_type_ids is { } tt) CheckRange(tt, config.type_vocab_size, "token_type_ids", "type_vocab_size");
+        InputChecks.CheckRange(ids, config.vocab_size, "input_ids", "vocab_size");
+        if (input.token_type_ids is { } tt) InputChecks.CheckRange(tt, config.type_vocab_size, "token_type_ids", "type_vocab_size");
     }
 
-    /// <summary>An id past the table would fail deep in libtorch; name it here instead.</summary>
-    internal static void CheckRange(Tensor ids, long size, string what, string field)
-    {
-        using var scope = torch.NewDisposeScope();
-        if (ids.numel() == 0) return;
-        long max = ids.max().item<long>(), min = ids.min().item<long>();
-        if (max >= size || min < 0)
-            throw new ArgumentException($"{what} contains {(min < 0 ? min : max)}, outside [0, {size}) ({field})");
-    }
-
-    public static BaseModelOutput Run(PretrainedConfig config, Encoder encoder, Pooler? pooler, Tensor embeddings, EncoderInput input)
+    private static BaseModelOutput Run(PretrainedConfig config, Encoder encoder, Pooler? pooler, Tensor embeddings, EncoderInput input)
     {
         var ids = input.input_ids;
         long B = ids.size(0), T = ids.size(1), past = input.past_key_values?.Length ?? 0;
@@ -59,5 +79,19 @@ internal static class EncoderBody
             cross_attentions = r.cross_attentions,
             past_key_values = r.cache,
         };
+    }
+}
+
+/// <summary>Input checks the embeddings share.</summary>
+public static class InputChecks
+{
+    /// <summary>An id past the table would fail deep in libtorch; name it here instead.</summary>
+    public static void CheckRange(Tensor ids, long size, string what, string field)
+    {
+        using var scope = torch.NewDisposeScope();
+        if (ids.numel() == 0) return;
+        long max = ids.max().item<long>(), min = ids.min().item<long>();
+        if (max >= size || min < 0)
+            throw new ArgumentException($"{what} contains {(min < 0 ? min : max)}, outside [0, {size}) ({field})");
     }
 }

@@ -1,0 +1,92 @@
+"""The reference side of `Cluster.Bench model`: RoBERTa (the roberta-base config, random weights)
+written as plain torch.nn modules with the structure of Hugging Face's eager implementation, timed
+on Debian's python3-torch (the libtorch the binding uses). Prints one JSON object of tokens/s.
+
+    /usr/bin/python3 roberta_reference.py BATCH SEQS REPEATS THREADS
+"""
+import json
+import math
+import sys
+import time
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+H, LAYERS, HEADS, FFN, VOCAB, POSITIONS, PAD = 768, 12, 12, 3072, 50265, 514, 1
+
+
+class Layer(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.query, self.key, self.value = nn.Linear(H, H), nn.Linear(H, H), nn.Linear(H, H)
+        self.attention_out, self.attention_norm = nn.Linear(H, H), nn.LayerNorm(H, eps=1e-12)
+        self.intermediate, self.output, self.output_norm = nn.Linear(H, FFN), nn.Linear(FFN, H), nn.LayerNorm(H, eps=1e-12)
+        self.dropout = nn.Dropout(0.1)
+
+    def forward(self, x, mask):
+        B, T, _ = x.shape
+        split = lambda t: t.view(B, T, HEADS, H // HEADS).permute(0, 2, 1, 3)
+        q, k, v = split(self.query(x)), split(self.key(x)), split(self.value(x))
+        scores = q @ k.transpose(-1, -2) / math.sqrt(H // HEADS) + mask
+        probs = self.dropout(scores.softmax(-1))
+        context = (probs @ v).permute(0, 2, 1, 3).reshape(B, T, H)
+        x = self.attention_norm(self.dropout(self.attention_out(context)) + x)
+        return self.output_norm(self.dropout(self.output(F.gelu(self.intermediate(x)))) + x)
+
+
+class Roberta(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.word = nn.Embedding(VOCAB, H, padding_idx=PAD)
+        self.position = nn.Embedding(POSITIONS, H, padding_idx=PAD)
+        self.token_type = nn.Embedding(1, H)
+        self.norm, self.dropout = nn.LayerNorm(H, eps=1e-12), nn.Dropout(0.1)
+        self.layers = nn.ModuleList(Layer() for _ in range(LAYERS))
+
+    def forward(self, ids, mask):
+        real = (ids != PAD).int()
+        positions = (torch.cumsum(real, 1).type_as(real) * real).long() + PAD
+        x = self.dropout(self.norm(self.word(ids) + self.token_type(torch.zeros_like(ids)) + self.position(positions)))
+        additive = (1.0 - mask[:, None, None, :].float()) * torch.finfo(torch.float32).min
+        for layer in self.layers:
+            x = layer(x, additive)
+        return x
+
+
+def tokens_per_second(fn, tokens, repeats):
+    fn()
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - start)
+    return tokens / best
+
+
+def main():
+    batch, seqs, repeats, threads = int(sys.argv[1]), [int(s) for s in sys.argv[2].split(",")], int(sys.argv[3]), int(sys.argv[4])
+    torch.set_num_threads(threads)
+    torch.manual_seed(0)
+    model = Roberta()
+    results = {}
+    for T in seqs:
+        ids = torch.randint(3, VOCAB, (batch, T))
+        mask = torch.ones(batch, T, dtype=torch.long)
+
+        def forward():
+            model.eval()
+            with torch.inference_mode():
+                model(ids, mask)
+
+        def forward_backward():
+            model.train()
+            model.zero_grad(set_to_none=True)
+            model(ids, mask).mean().backward()
+
+        results[str(T)] = {"forward": tokens_per_second(forward, batch * T, repeats),
+                           "forward_backward": tokens_per_second(forward_backward, batch * T, repeats)}
+    print(json.dumps({"version": torch.__version__, "results": results}))
+
+
+main()
