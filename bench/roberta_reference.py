@@ -1,8 +1,12 @@
 """The reference side of `Cluster.Bench model`: RoBERTa (the roberta-base config, random weights)
-written as plain torch.nn modules with the structure of Hugging Face's eager implementation, timed
-on Debian's python3-torch (the libtorch the binding uses). Prints one JSON object of tokens/s.
+written as plain torch.nn modules with the structure of Hugging Face's eager implementation, on
+Debian's python3-torch (the libtorch the binding uses).
 
-    /usr/bin/python3 roberta_reference.py BATCH SEQS REPEATS THREADS
+    /usr/bin/python3 roberta_reference.py BATCH THREADS
+
+It then serves timing requests, one per line on stdin, so that the benchmark can interleave its
+own passes with the reference's on a machine whose speed drifts: "forward T" or
+"forward_backward T" runs that pass once on a (BATCH, T) input and prints its seconds.
 """
 import json
 import math
@@ -54,39 +58,26 @@ class Roberta(nn.Module):
         return x
 
 
-def tokens_per_second(fn, tokens, repeats):
-    fn()
-    best = float("inf")
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - start)
-    return tokens / best
-
-
 def main():
-    batch, seqs, repeats, threads = int(sys.argv[1]), [int(s) for s in sys.argv[2].split(",")], int(sys.argv[3]), int(sys.argv[4])
+    batch, threads = int(sys.argv[1]), int(sys.argv[2])
     torch.set_num_threads(threads)
     torch.manual_seed(0)
     model = Roberta()
-    results = {}
-    for T in seqs:
-        ids = torch.randint(3, VOCAB, (batch, T))
-        mask = torch.ones(batch, T, dtype=torch.long)
-
-        def forward():
+    print(json.dumps({"version": torch.__version__}), flush=True)
+    for line in sys.stdin:
+        kind, T = line.split()
+        ids = torch.randint(3, VOCAB, (batch, int(T)))
+        mask = torch.ones(batch, int(T), dtype=torch.long)
+        start = time.perf_counter()
+        if kind == "forward":
             model.eval()
             with torch.inference_mode():
                 model(ids, mask)
-
-        def forward_backward():
+        else:
             model.train()
             model.zero_grad(set_to_none=True)
             model(ids, mask).mean().backward()
-
-        results[str(T)] = {"forward": tokens_per_second(forward, batch * T, repeats),
-                           "forward_backward": tokens_per_second(forward_backward, batch * T, repeats)}
-    print(json.dumps({"version": torch.__version__, "results": results}))
+        print(time.perf_counter() - start, flush=True)
 
 
 main()

@@ -16,7 +16,11 @@ public sealed class Intermediate : Module
         RegisterComponents();
     }
 
-    public Tensor forward(Tensor x) => act(dense.call(x));
+    public Tensor forward(Tensor x)
+    {
+        using var scope = torch.NewDisposeScope(); // the (B, T, intermediate) pre-activation dies here, as in PyTorch
+        return scope.MoveToOuter(act(dense.call(x)))!;
+    }
 }
 
 public sealed class Output : Module
@@ -33,7 +37,11 @@ public sealed class Output : Module
         RegisterComponents();
     }
 
-    public Tensor forward(Tensor hidden, Tensor residual) => LayerNorm.call(dropout.call(dense.call(hidden)) + residual);
+    public Tensor forward(Tensor hidden, Tensor residual)
+    {
+        using var scope = torch.NewDisposeScope();
+        return scope.MoveToOuter(LayerNorm.call(dropout.call(dense.call(hidden)) + residual))!;
+    }
 }
 
 public sealed record LayerResult(Tensor hidden_states, Tensor? self_probs, Tensor? cross_probs, LayerKeyValues? present);
@@ -83,7 +91,7 @@ public sealed class Layer : Module
             });
             x = cross.output;
         }
-        x = output.forward(intermediate.forward(x), x);
+        using (var scope = torch.NewDisposeScope()) x = scope.MoveToOuter(output.forward(intermediate.forward(x), x))!;
         var present = isDecoder ? new LayerKeyValues(self.key!, self.value!, cross?.key, cross?.value) : null;
         return new LayerResult(x, self.probs, cross?.probs, present);
     }

@@ -55,6 +55,8 @@ public sealed class SelfAttention : Module
 
     public AttentionResult forward(AttentionCall call)
     {
+        // projections, scores and context die on return, as they would in PyTorch
+        using var scope = torch.NewDisposeScope();
         var h = call.hidden_states;
         long B = h.size(0), Tq = h.size(1);
         var q = Heads(query.call(h));
@@ -91,7 +93,8 @@ public sealed class SelfAttention : Module
             context = probs.matmul(v);                                                        // (B, nh, Tq, hs)
         }
         var output = context.permute(0, 2, 1, 3).contiguous().view(B, Tq, nh * hs);          // (B, Tq, H)
-        return new AttentionResult(output, call.output_attentions ? probs : null, isDecoder ? k : null, isDecoder ? v : null);
+        return new AttentionResult(scope.MoveToOuter(output)!, call.output_attentions ? scope.MoveToOuter(probs) : null,
+            isDecoder ? scope.MoveToOuter(k) : null, isDecoder ? scope.MoveToOuter(v) : null);
     }
 
     /// <summary>Scores from learned embeddings of the query-key distance (Shaw et al.; Huang et al. for key_query).</summary>
@@ -123,7 +126,11 @@ public sealed class SelfOutput : Module
         RegisterComponents();
     }
 
-    public Tensor forward(Tensor hidden, Tensor residual) => LayerNorm.call(dropout.call(dense.call(hidden)) + residual);
+    public Tensor forward(Tensor hidden, Tensor residual)
+    {
+        using var scope = torch.NewDisposeScope();
+        return scope.MoveToOuter(LayerNorm.call(dropout.call(dense.call(hidden)) + residual))!;
+    }
 }
 
 /// <summary>HF's *Attention: self (or cross) attention followed by its output projection.</summary>

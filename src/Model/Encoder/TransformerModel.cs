@@ -32,11 +32,11 @@ public abstract class TransformerModel<TConfig, TEmbeddings> : Module where TCon
 
     public BaseModelOutput forward(EncoderInput input)
     {
-        CheckInput(input, config);
-        return Run(config, encoder, pooler, Embed(input, input.past_key_values?.Length ?? 0), input);
+        CheckInput(input);
+        return Run(Embed(input, input.past_key_values?.Length ?? 0), input);
     }
 
-    private static void CheckInput(EncoderInput input, PretrainedConfig config)
+    private void CheckInput(EncoderInput input)
     {
         var ids = input.input_ids;
         if (ids.dim() != 2 || ids.dtype != ScalarType.Int64)
@@ -55,7 +55,7 @@ public abstract class TransformerModel<TConfig, TEmbeddings> : Module where TCon
         if (input.token_type_ids is { } tt) InputChecks.CheckRange(tt, config.type_vocab_size, "token_type_ids", "type_vocab_size");
     }
 
-    private static BaseModelOutput Run(PretrainedConfig config, Encoder encoder, Pooler? pooler, Tensor embeddings, EncoderInput input)
+    private BaseModelOutput Run(Tensor embeddings, EncoderInput input)
     {
         var ids = input.input_ids;
         long B = ids.size(0), T = ids.size(1), past = input.past_key_values?.Length ?? 0;
