@@ -103,6 +103,24 @@ public sealed class CheckpointTests : IDisposable
     }
 
     [Fact]
+    public void SavePretrainedCopiesTheTokenizerFiles()
+    {
+        using var scope = torch.NewDisposeScope();
+        var source = Directory.CreateDirectory(Path.Combine(dir, "tokenizer")).FullName;
+        File.WriteAllText(Path.Combine(source, "vocab.json"), "{\"<s>\": 0}");
+        File.WriteAllText(Path.Combine(source, "merges.txt"), "#version: 0.2\n");
+        File.WriteAllText(Path.Combine(source, "unrelated.txt"), "not a tokenizer file");
+        var config = Tiny();
+        using var model = new RobertaModel(config);
+        var target = Path.Combine(dir, "saved");
+        Pretrained.Save(model, config, target, tokenizerDir: source);
+        Assert.Equal("{\"<s>\": 0}", File.ReadAllText(Path.Combine(target, "vocab.json")));
+        Assert.True(File.Exists(Path.Combine(target, "merges.txt")));
+        Assert.False(File.Exists(Path.Combine(target, "unrelated.txt")));
+        Assert.True(File.Exists(Path.Combine(target, "config.json")));
+    }
+
+    [Fact]
     public void ABaseCheckpointLoadsIntoATaskModelAndBack()
     {
         using var scope = torch.NewDisposeScope();

@@ -1,5 +1,6 @@
 using Cluster.Model.Configuration;
 using Cluster.Model.Encoder;
+using Cluster.Model.RoCBert;
 using Cluster.Model.Roberta;
 using Cluster.Torch;
 using Xunit;
@@ -69,6 +70,11 @@ public class ModuleGradientTests
         Check(pooler, x => pooler.forward(x), Hidden(g));
         using var ffn = new Intermediate(config);
         Check(ffn, x => ffn.forward(x), Hidden(g));
+        using var output = new Output(config);
+        Check(output, x => output.forward(x.narrow(2, 0, 8).repeat(1, 1, 2).narrow(2, 0, 12), x), Hidden(g));
+        var roc = new RoCBertConfig { vocab_size = 11, hidden_size = 8, num_attention_heads = 2, intermediate_size = 12, hidden_act = "gelu_new" };
+        using var predictions = new RoCBertLMPredictionHead(roc);
+        Check(predictions, x => predictions.forward(x), Hidden(g));
     }
 
     [Fact]
