@@ -15,17 +15,22 @@ c10::optional<at::ScalarType> opt_dtype(int code) {
 // softmax(q·kᵀ·scale + mask)·v, with dropout on the probabilities.
 at::Tensor exact_attention(const at::Tensor& q, const at::Tensor& k, const at::Tensor& v,
                            const c10::optional<at::Tensor>& mask, double dropout_p, bool is_causal, double scale) {
-  auto scores = at::matmul(q, k.transpose(-2, -1)).mul(scale);  // (..., L, S)
+  // The scores are a fresh tensor, and neither scaling nor masking needs its input for backward, so
+  // both work in place: two fewer (..., L, S) allocations, which dominate at long sequences.
+  auto scores = at::matmul(q, k.transpose(-2, -1));  // (..., L, S)
+  scores.mul_(scale);
   if (is_causal) {
     auto L = q.size(-2), S = k.size(-2);
     auto keep = at::ones({L, S}, q.options().dtype(at::kBool)).tril();
-    scores = scores.masked_fill(keep.logical_not(), -std::numeric_limits<double>::infinity());
+    scores.masked_fill_(keep.logical_not(), -std::numeric_limits<double>::infinity());
   }
   if (mask.has_value() && mask->defined()) {
     if (mask->scalar_type() == at::kBool)
-      scores = scores.masked_fill(mask->logical_not(), -std::numeric_limits<double>::infinity());
+      scores.masked_fill_(mask->logical_not(), -std::numeric_limits<double>::infinity());
+    else if (at::infer_size(scores.sizes(), mask->sizes()) == scores.sizes())
+      scores.add_(*mask);
     else
-      scores = scores.add(*mask);
+      scores = scores.add(*mask);  // a mask wider than the scores broadcasts them up: not in place
   }
   auto probs = scores.softmax(-1);
   if (dropout_p > 0) probs = at::dropout(probs, dropout_p, /*train=*/true);
