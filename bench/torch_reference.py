@@ -1,52 +1,47 @@
-"""The reference side of bench/Cluster.Bench: the same ops timed from Python with PyTorch
-(Debian's python3-torch, the same libtorch 1.13 the binding uses). Prints one JSON object."""
+"""The reference side of `Cluster.Bench torch`: the same ops timed from Python with PyTorch (Debian's
+python3-torch, the same libtorch 1.13 the binding uses).
+
+    /usr/bin/python3 torch_reference.py
+
+Prints {"version": ...} and then serves one measurement per line on stdin, so that the benchmark
+can alternate with its own on a machine whose speed drifts:
+  "small OP ITERATIONS"  nanoseconds per call of OP (add, mul, matmul, view) on 4x4 float32, 1 thread
+  "large N THREADS"      GFLOP/s of one N x N float32 matmul
+"""
 import json
 import sys
 import time
 
 import torch
 
-
-def per_op_ns(fn, iterations, repeats=5):
-    for _ in range(iterations // 10):
-        fn()
-    best = float("inf")
-    for _ in range(repeats):
-        start = time.perf_counter_ns()
-        for _ in range(iterations):
-            fn()
-        best = min(best, (time.perf_counter_ns() - start) / iterations)
-    return best
+a = torch.ones(4, 4)
+b = torch.ones(4, 4)
+SMALL = {"add": lambda: torch.add(a, b), "mul": lambda: torch.mul(a, b), "matmul": lambda: torch.matmul(a, b),
+         "view": lambda: a.view(-1)}
+matrices = {}
 
 
-def matmul_gflops(n, threads, repeats=5):
-    torch.set_num_threads(threads)
-    g = torch.Generator().manual_seed(0)
-    a = torch.randn(n, n, generator=g)
-    b = torch.randn(n, n, generator=g)
-    torch.matmul(a, b)
-    best = float("inf")
-    for _ in range(repeats):
-        start = time.perf_counter()
-        torch.matmul(a, b)
-        best = min(best, time.perf_counter() - start)
-    return 2 * n**3 / best / 1e9
-
-
-def main():
-    iterations, large_threads = int(sys.argv[1]), int(sys.argv[2])
-    sizes = [int(s) for s in sys.argv[3].split(",")]
+def small(op, iterations):
     torch.set_num_threads(1)
-    a = torch.ones(4, 4)
-    b = torch.ones(4, 4)
-    small = {
-        "add": per_op_ns(lambda: torch.add(a, b), iterations),
-        "mul": per_op_ns(lambda: torch.mul(a, b), iterations),
-        "matmul": per_op_ns(lambda: torch.matmul(a, b), iterations),
-        "view": per_op_ns(lambda: a.view(-1), iterations),
-    }
-    large = {str(n): matmul_gflops(n, large_threads) for n in sizes}
-    print(json.dumps({"version": torch.__version__, "small": small, "large": large}))
+    fn = SMALL[op]
+    start = time.perf_counter_ns()
+    for _ in range(iterations):
+        fn()
+    return (time.perf_counter_ns() - start) / iterations
 
 
-main()
+def large(n, threads):
+    torch.set_num_threads(threads)
+    if n not in matrices:
+        g = torch.Generator().manual_seed(0)
+        matrices[n] = (torch.randn(n, n, generator=g), torch.randn(n, n, generator=g))
+    x, y = matrices[n]
+    start = time.perf_counter()
+    torch.matmul(x, y)
+    return 2 * n**3 / (time.perf_counter() - start) / 1e9
+
+
+print(json.dumps({"version": torch.__version__}), flush=True)
+for line in sys.stdin:
+    kind, arg, value = line.split()
+    print(small(arg, int(value)) if kind == "small" else large(int(arg), int(value)), flush=True)

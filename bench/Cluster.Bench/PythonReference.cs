@@ -1,33 +1,47 @@
-using System.ComponentModel;
 using System.Diagnostics;
+using System.Globalization;
 using System.Text.Json;
 
 namespace Cluster.Bench;
 
-/// <summary>Runs a reference script of bench/ with Debian's python3-torch and reads the one JSON object it prints.</summary>
-internal static class PythonReference
+/// <summary>
+/// A reference script of bench/ running under Debian's python3-torch as a child process that answers
+/// one measurement per request line, so a benchmark can alternate its own passes with the
+/// reference's and both see the same machine.
+/// </summary>
+internal sealed class PythonReference : IDisposable
 {
-    public static JsonElement? Run(BenchOptions options, string script, params string[] args)
+    private readonly Process process;
+
+    public PythonReference(BenchOptions options, string script, params string[] args)
     {
         var path = Path.Combine(options.ScriptDir, script);
-        var psi = new ProcessStartInfo(options.Python, [path, .. args]) { RedirectStandardOutput = true, RedirectStandardError = true };
+        var psi = new ProcessStartInfo(options.Python, [path, .. args]) { RedirectStandardInput = true, RedirectStandardOutput = true };
         try
         {
-            using var p = Process.Start(psi)!;
-            var stderr = p.StandardError.ReadToEndAsync();
-            var stdout = p.StandardOutput.ReadToEnd();
-            p.WaitForExit();
-            if (p.ExitCode != 0)
-            {
-                Console.Error.WriteLine($"the Python reference failed ({options.Python} {path}): {stderr.Result.Trim()}");
-                return null;
-            }
-            return JsonDocument.Parse(stdout).RootElement.Clone();
+            process = Process.Start(psi) ?? throw new InvalidOperationException($"cannot start {options.Python}");
         }
-        catch (Win32Exception e)
+        catch (System.ComponentModel.Win32Exception e)
         {
-            Console.Error.WriteLine($"cannot start {options.Python} for the reference: {e.Message} (bash scripts/bootstrap.sh --bench installs it)");
-            return null;
+            throw new InvalidOperationException($"cannot start {options.Python} for the reference: {e.Message} (bash scripts/bootstrap.sh --bench installs it)");
         }
+        var hello = process.StandardOutput.ReadLine() ?? throw new InvalidOperationException($"{path} failed to start (is python3-torch installed?)");
+        Version = JsonDocument.Parse(hello).RootElement.GetProperty("version").GetString() ?? "?";
+    }
+
+    public string Version { get; }
+
+    public double Ask(string request)
+    {
+        process.StandardInput.WriteLine(request);
+        var answer = process.StandardOutput.ReadLine() ?? throw new InvalidOperationException($"the reference died on '{request}'");
+        return double.Parse(answer, CultureInfo.InvariantCulture);
+    }
+
+    public void Dispose()
+    {
+        process.StandardInput.Close();
+        process.WaitForExit();
+        process.Dispose();
     }
 }

@@ -18,14 +18,8 @@ internal static class RobertaThroughputBench
     public static int Run(BenchOptions options)
     {
         int cores = Environment.ProcessorCount;
-        var script = Path.Combine(options.ScriptDir, "roberta_reference.py");
-        var psi = new ProcessStartInfo(options.Python, [script, options.Batch.ToString(CultureInfo.InvariantCulture), cores.ToString(CultureInfo.InvariantCulture)])
-        {
-            RedirectStandardInput = true, RedirectStandardOutput = true,
-        };
-        using var reference = Process.Start(psi) ?? throw new InvalidOperationException($"cannot start {options.Python}");
-        var hello = reference.StandardOutput.ReadLine() ?? throw new InvalidOperationException($"{script} failed to start (is python3-torch installed?)");
-        var version = System.Text.Json.JsonDocument.Parse(hello).RootElement.GetProperty("version").GetString();
+        using var reference = new PythonReference(options, "roberta_reference.py", options.Batch.ToString(CultureInfo.InvariantCulture),
+            cores.ToString(CultureInfo.InvariantCulture));
 
         torch.set_num_threads(cores);
         torch.manual_seed(0);
@@ -40,11 +34,7 @@ internal static class RobertaThroughputBench
         foreach (int T in options.Seqs)
             foreach (var pass in new[] { "forward", "forward_backward" })
             {
-                double Reference()
-                {
-                    reference.StandardInput.WriteLine($"{pass} {T}");
-                    return double.Parse(reference.StandardOutput.ReadLine()!, CultureInfo.InvariantCulture);
-                }
+                double Reference() => reference.Ask($"{pass} {T}");
                 double Ours() => Time(model, gen, options.Batch, T, pass == "forward");
                 Reference();
                 double warm = Ours();
@@ -61,10 +51,8 @@ internal static class RobertaThroughputBench
                 Console.WriteLine($"{T,7} {pass.Replace('_', '+'),17} {tokens / ours,10:F0} t/s {tokens / theirs,11:F0} t/s {ratio,11:F3} {median,13:F3} {repeats,4} " +
                                   $"{(Math.Max(ratio, median) >= 1 ? "met" : "MISSED"),8}");
             }
-        reference.StandardInput.Close();
-        reference.WaitForExit();
         Console.WriteLine();
-        Console.WriteLine($"libtorch {torch.__version__} (binding) vs PyTorch {version} (Python)");
+        Console.WriteLine($"libtorch {torch.__version__} (binding) vs PyTorch {reference.Version} (Python)");
         return ok ? 0 : 1;
     }
 

@@ -5,7 +5,12 @@ namespace Cluster.Torch;
 // Elementwise maths, matrix products and reductions, with PyTorch's names and broadcasting.
 public partial class Tensor
 {
-    private Tensor Unary(UnaryOp op) => Wrap(LibTorch.ct_unary(op, Handle));
+    private Tensor Unary(UnaryOp op)
+    {
+        var r = LibTorch.ct_unary_raw(op, Raw);
+        GC.KeepAlive(handle);
+        return Wrap(r);
+    }
 
     private Tensor UnaryInPlace(UnaryOp op)
     {
@@ -13,7 +18,13 @@ public partial class Tensor
         return this;
     }
 
-    private Tensor Binary(BinaryOp op, Tensor other, double alpha = 1) => Wrap(LibTorch.ct_binary(op, Handle, other.Handle, alpha));
+    private Tensor Binary(BinaryOp op, Tensor other, double alpha = 1)
+    {
+        var r = LibTorch.ct_binary_raw(op, Raw, other.Raw, alpha);
+        GC.KeepAlive(handle);
+        GC.KeepAlive(other.handle);
+        return Wrap(r);
+    }
 
     private Tensor BinaryInPlace(BinaryOp op, Tensor other, double alpha = 1)
     {
@@ -21,7 +32,12 @@ public partial class Tensor
         return this;
     }
 
-    private Tensor Scalar(BinaryOp op, double value) => Wrap(LibTorch.ct_binary_scalar(op, Handle, value));
+    private Tensor Scalar(BinaryOp op, double value)
+    {
+        var r = LibTorch.ct_binary_scalar_raw(op, Raw, value);
+        GC.KeepAlive(handle);
+        return Wrap(r);
+    }
 
     private Tensor ScalarInPlace(BinaryOp op, double value)
     {

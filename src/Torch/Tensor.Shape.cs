@@ -7,7 +7,10 @@ public partial class Tensor
 {
     public unsafe Tensor view(params long[] shape)
     {
-        fixed (long* p = shape) return Wrap(LibTorch.ct_view(Handle, p, shape.Length, 0));
+        IntPtr r;
+        fixed (long* p = shape) r = LibTorch.ct_view_raw(Raw, p, shape.Length, 0);
+        GC.KeepAlive(handle);
+        return Wrap(r);
     }
 
     public unsafe Tensor reshape(params long[] shape)

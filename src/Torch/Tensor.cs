@@ -25,13 +25,12 @@ public partial class Tensor : IDisposable
     internal TensorHandle Handle =>
         handle.IsClosed ? throw new ObjectDisposedException(nameof(Tensor), "this tensor was disposed (explicitly or by its DisposeScope)") : handle;
 
+    /// <summary>The raw native pointer, for the hot entry points; the caller must GC.KeepAlive(<see cref="Handle"/>) past the call.</summary>
+    internal IntPtr Raw => Handle.DangerousGetHandle();
+
     public bool IsDisposed => handle.IsClosed;
 
-    public void Dispose()
-    {
-        handle.Dispose();
-        GC.SuppressFinalize(this);
-    }
+    public void Dispose() => handle.Dispose(); // the SafeHandle is the only finalizable part
 
     // ---- ownership ----
 

@@ -47,6 +47,13 @@ internal static unsafe partial class LibTorch
     [LibraryImport(Library)] internal static partial int ct_fill_(TensorHandle t, double value);
     [LibraryImport(Library)] internal static partial int ct_set_data(TensorHandle t, TensorHandle src);
 
+    // the hottest entry points again over raw handles: the caller keeps the owning TensorHandles alive
+    // (GC.KeepAlive) instead of paying SafeHandle marshalling's interlocked add-ref/release per argument
+    [LibraryImport(Library, EntryPoint = "ct_unary")] internal static partial IntPtr ct_unary_raw(UnaryOp op, IntPtr a);
+    [LibraryImport(Library, EntryPoint = "ct_binary")] internal static partial IntPtr ct_binary_raw(BinaryOp op, IntPtr a, IntPtr b, double alpha);
+    [LibraryImport(Library, EntryPoint = "ct_binary_scalar")] internal static partial IntPtr ct_binary_scalar_raw(BinaryOp op, IntPtr a, double b);
+    [LibraryImport(Library, EntryPoint = "ct_view")] internal static partial IntPtr ct_view_raw(IntPtr a, long* shape, int ndim, int reshape);
+
     // elementwise maths
     [LibraryImport(Library)] internal static partial IntPtr ct_unary(UnaryOp op, TensorHandle a);
     [LibraryImport(Library)] internal static partial int ct_unary_(UnaryOp op, TensorHandle a);
