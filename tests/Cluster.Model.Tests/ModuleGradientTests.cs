@@ -70,7 +70,7 @@ public class ModuleGradientTests
         Check(pooler, x => pooler.forward(x), Hidden(g));
         using var ffn = new Intermediate(config);
         Check(ffn, x => ffn.forward(x), Hidden(g));
-        using var output = new Output(config);
+        using var output = new Output(config, config.intermediate_size);
         Check(output, x => output.forward(x.narrow(2, 0, 8).repeat(1, 1, 2).narrow(2, 0, 12), x), Hidden(g));
         var roc = new RoCBertConfig { vocab_size = 11, hidden_size = 8, num_attention_heads = 2, intermediate_size = 12, hidden_act = "gelu_new" };
         using var predictions = new RoCBertLMPredictionHead(roc);

@@ -23,15 +23,19 @@ public sealed class Intermediate : Module
     }
 }
 
+/// <summary>
+/// Project to the hidden size, then LayerNorm over the residual: HF's *SelfOutput after attention
+/// (from hidden_size) and *Output after the feed-forward (from intermediate_size).
+/// </summary>
 public sealed class Output : Module
 {
     public readonly Linear dense;
-    public readonly LayerNorm LayerNorm;
+    public readonly LayerNorm LayerNorm; // HF keeps TensorFlow's capitalised name
     public readonly Dropout dropout;
 
-    public Output(PretrainedConfig config)
+    public Output(PretrainedConfig config, long inputSize)
     {
-        dense = new Linear(config.intermediate_size, config.hidden_size);
+        dense = new Linear(inputSize, config.hidden_size);
         LayerNorm = new LayerNorm(config.hidden_size, config.layer_norm_eps);
         dropout = new Dropout(config.hidden_dropout_prob);
         RegisterComponents();
@@ -66,7 +70,7 @@ public sealed class Layer : Module
             crossattention = new Attention(config);
         }
         intermediate = new Intermediate(config);
-        output = new Output(config);
+        output = new Output(config, config.intermediate_size);
         RegisterComponents();
     }
 

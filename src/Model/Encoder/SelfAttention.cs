@@ -111,38 +111,16 @@ public sealed class SelfAttention : Module
     }
 }
 
-/// <summary>HF's *SelfOutput: project, then LayerNorm over the residual.</summary>
-public sealed class SelfOutput : Module
-{
-    public readonly Linear dense;
-    public readonly LayerNorm LayerNorm; // HF keeps TensorFlow's capitalised name
-    public readonly Dropout dropout;
-
-    public SelfOutput(PretrainedConfig config)
-    {
-        dense = new Linear(config.hidden_size, config.hidden_size);
-        LayerNorm = new LayerNorm(config.hidden_size, config.layer_norm_eps);
-        dropout = new Dropout(config.hidden_dropout_prob);
-        RegisterComponents();
-    }
-
-    public Tensor forward(Tensor hidden, Tensor residual)
-    {
-        using var scope = torch.NewDisposeScope();
-        return scope.MoveToOuter(LayerNorm.call(dropout.call(dense.call(hidden)) + residual))!;
-    }
-}
-
 /// <summary>HF's *Attention: self (or cross) attention followed by its output projection.</summary>
 public sealed class Attention : Module
 {
     public readonly SelfAttention self;
-    public readonly SelfOutput output;
+    public readonly Output output;
 
     public Attention(PretrainedConfig config)
     {
         self = new SelfAttention(config);
-        output = new SelfOutput(config);
+        output = new Output(config, config.hidden_size);
         RegisterComponents();
     }
 
