@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using Cluster.Torch;
@@ -92,6 +91,4 @@ public static class TensorJson
         }
         Level(0);
     }
-
-    internal static string Shape(Tensor t) => "[" + string.Join(", ", t.shape.Select(d => d.ToString(CultureInfo.InvariantCulture))) + "]";
 }
