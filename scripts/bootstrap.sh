@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# Installs what Cluster needs on a fresh Debian 12 machine (libtorch, OpenBLAS, Gloo, CMake) and
+# Installs what Cluster needs on a fresh Debian 12 machine (libtorch, OpenBLAS, Gloo, CMake, ICU) and
 # builds the solution, native library included. Idempotent and quiet on success.
 #   scripts/bootstrap.sh [--bench]   (--bench adds python3-torch, the benchmarks' reference)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(cmake g++ libtorch-dev libopenblas0-pthread libgloo-dev)
+# libicu72: Unicode normalization for the tokenizers (Debian 12's ICU).
+packages=(cmake g++ libtorch-dev libopenblas0-pthread libgloo-dev libicu72)
 [[ "${1:-}" == "--bench" ]] && packages+=(python3-torch)
 
 missing=()

@@ -6,12 +6,15 @@ var root = new RootCommand("Cluster: pretrain, fine-tune and serve RoBERTa and R
 root.Subcommands.Add(DemoCommand.Create());
 root.Subcommands.Add(ModelCommand.Create());
 root.Subcommands.Add(InferCommand.Create());
+root.Subcommands.Add(TokenizeCommand.Create());
+root.Subcommands.Add(TokenizerCommand.Create());
 try
 {
     return root.Parse(args).Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
 }
 catch (Exception e) when (e is ArgumentException or IOException or UnauthorizedAccessException or Cluster.Torch.TorchException
-                               or Cluster.Model.Configuration.ConfigException or Cluster.Model.Checkpoints.CheckpointException)
+                               or Cluster.Model.Configuration.ConfigException or Cluster.Model.Checkpoints.CheckpointException
+                               or Cluster.Model.Tokenization.TokenizerException)
 {
     Console.Error.WriteLine($"cluster: {e.Message}");
     return 1;
