@@ -1,15 +1,22 @@
 #!/usr/bin/env bash
 # Runs the benchmarks; each prints its table with the reference measured in the same run.
-#   bash bench/run.sh [torch|model|all]   (default: all)
+#   bash bench/run.sh [torch|model|tokenizer|all]   (default: all)
 #     torch: per-call overhead of small ops and large-matmul throughput vs PyTorch from Python
 #     model: roberta-base forward and forward+backward tokens/s vs the same architecture in PyTorch
+#     tokenizer: GPT-2 BPE MB/s and tokens/s vs npm's gpt-3-encoder (JavaScript), one thread and all cores
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh --bench
 suites=("${1:-all}")
-[[ "${suites[0]}" == "all" ]] && suites=(torch model)
+[[ "${suites[0]}" == "all" ]] && suites=(torch model tokenizer)
 status=0
 for suite in "${suites[@]}"; do
+  if [[ $suite == tokenizer ]]; then
+    # GPT-2's vocabulary and the JavaScript reference come from npm; the text is generated (seeded).
+    bash scripts/npm_reference.sh >/dev/null
+    mkdir -p artifacts/bench
+    [[ -f artifacts/bench/text.txt ]] || python3 tests/parity/make_text.py artifacts/bench/text.txt --megabytes 1
+  fi
   dotnet run -c Release --no-build --project bench/Cluster.Bench -- "$suite" || status=1
   echo
 done

@@ -1,7 +1,11 @@
 namespace Cluster.Bench;
 
-internal sealed record BenchOptions(string Suite, int Iterations, int[] Sizes, string Python, string ScriptDir, int Batch, int[] Seqs, int Repeats)
+internal sealed record BenchOptions(string Suite, int Iterations, int[] Sizes, string Python, string ScriptDir, int Batch, int[] Seqs, int Repeats,
+                                    IReadOnlyDictionary<string, string> Named)
 {
+    /// <summary>A "--name value" option any suite may read.</summary>
+    public string Get(string name, string fallback) => Named.TryGetValue(name, out var v) ? v : fallback;
+
     public static BenchOptions Parse(string[] args)
     {
         string suite = args.Length > 0 && !args[0].StartsWith("--") ? args[0] : "torch";
@@ -10,7 +14,10 @@ internal sealed record BenchOptions(string Suite, int Iterations, int[] Sizes, s
         string python = "/usr/bin/python3";
         int batch = 8, repeats = 3;
         int[] seqs = [128, 512];
+        var named = new Dictionary<string, string>();
         for (int i = 0; i < args.Length - 1; i++)
+        {
+            if (args[i].StartsWith("--")) named[args[i][2..]] = args[i + 1];
             switch (args[i])
             {
                 case "--iterations": iterations = int.Parse(args[i + 1]); break;
@@ -20,7 +27,8 @@ internal sealed record BenchOptions(string Suite, int Iterations, int[] Sizes, s
                 case "--seqs": seqs = args[i + 1].Split(',').Select(int.Parse).ToArray(); break;
                 case "--repeats": repeats = int.Parse(args[i + 1]); break;
             }
+        }
         var scriptDir = Path.GetFullPath(Path.Combine(AppContext.BaseDirectory, "../../../../"));
-        return new BenchOptions(suite, iterations, sizes, python, scriptDir, batch, seqs, repeats);
+        return new BenchOptions(suite, iterations, sizes, python, scriptDir, batch, seqs, repeats, named);
     }
 }
