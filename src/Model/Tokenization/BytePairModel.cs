@@ -15,6 +15,7 @@ internal sealed class BytePairModel
     private readonly int[] _byteIds = new int[256];
     private readonly ConcurrentDictionary<string, int[]> _cache = new();
     private readonly ConcurrentDictionary<string, int[]>.AlternateLookup<ReadOnlySpan<char>> _cacheBySpan;
+    private int _cacheEntries;   // ConcurrentDictionary.Count takes every lock; an approximate count is enough here
 
     public BytePairModel(IReadOnlyDictionary<string, int> vocab, IReadOnlyList<(string Left, string Right)> merges, string source)
     {
@@ -48,7 +49,7 @@ internal sealed class BytePairModel
         var result = utf8.Length <= HeapThreshold ? MergeByScan(utf8) : MergeByHeap(utf8);
         if (cacheable)
         {
-            if (_cache.Count >= CacheCapacity) _cache.Clear();
+            if (Interlocked.Increment(ref _cacheEntries) > CacheCapacity) { _cache.Clear(); Interlocked.Exchange(ref _cacheEntries, 0); }
             _cacheBySpan.TryAdd(word, result);
         }
         return result;

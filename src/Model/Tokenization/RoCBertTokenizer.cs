@@ -26,9 +26,7 @@ public sealed class RoCBertTokenizer : Tokenizer
             : throw new TokenizerException($"{source}: word_pronunciation.json has no entry for {settings.UnkToken}, which RoCBert uses for special and unknown tokens");
         if (settings.DoBasicTokenize)
             _basic = new BasicTokenizer(settings.DoLowerCase, settings.StripAccents, settings.TokenizeChineseChars, settings.NeverSplit.ToHashSet());
-        _idToToken = new string[Math.Max(vocab.Values.Max() + 1, added.Max(t => t.Id) + 1)];
-        foreach (var (token, id) in vocab) _idToToken[id] = token;
-        foreach (var t in added) _idToToken[t.Id] = t.Content;
+        _idToToken = TokenizerFiles.IdToTokenTable(vocab, added);
         int Id(string content) => added.FirstOrDefault(t => t.Content == content)?.Id ?? vocab[content];
         PadTokenId = Id(settings.PadToken);
         Template = new Template([Id(settings.ClsToken)], [Id(settings.SepToken)], [Id(settings.SepToken)], SecondSequenceTypeIdIsOne: true);

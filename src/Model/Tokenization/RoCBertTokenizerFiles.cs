@@ -41,7 +41,7 @@ public static class RoCBertTokenizerFiles
             PadToken = TokenizerFiles.TokenContent(node, "pad_token") ?? s.PadToken,
             ClsToken = TokenizerFiles.TokenContent(node, "cls_token") ?? s.ClsToken,
             MaskToken = TokenizerFiles.TokenContent(node, "mask_token") ?? s.MaskToken,
-            ModelMaxLength = node["model_max_length"] is JsonValue v && v.TryGetValue(out long max) && max < int.MaxValue ? (int)max : null,
+            ModelMaxLength = TokenizerFiles.OptionalInt(node, "model_max_length"),
         };
     }
 
@@ -49,19 +49,11 @@ public static class RoCBertTokenizerFiles
     public static void SaveVocab(IReadOnlyList<string> tokensById, string dir)
     {
         Directory.CreateDirectory(dir);
-        RobertaTokenizerFiles.WriteAtomically(Path.Combine(dir, "vocab.txt"), string.Concat(tokensById.Select(t => t + "\n")));
+        TokenizerFiles.WriteAtomically(Path.Combine(dir, "vocab.txt"), string.Concat(tokensById.Select(t => t + "\n")));
     }
 
     /// <summary>Writes a token → id map as word_shape.json / word_pronunciation.json.</summary>
-    public static void SaveMap(IReadOnlyDictionary<string, int> map, string path)
-    {
-        var obj = new JsonObject();
-        foreach (var (token, id) in map) obj[token] = id;
-        RobertaTokenizerFiles.WriteAtomically(path, obj.ToJsonString(new System.Text.Json.JsonSerializerOptions
-        {
-            WriteIndented = true, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
-        }));
-    }
+    public static void SaveMap(IReadOnlyDictionary<string, int> map, string path) => TokenizerFiles.WriteTokenIds(map, path, indented: true);
 }
 
 /// <summary>Picks the tokenizer a model directory's config.json (model_type) names.</summary>

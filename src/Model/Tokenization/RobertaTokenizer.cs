@@ -18,10 +18,7 @@ public sealed class RobertaTokenizer : Tokenizer
         _model = model;
         Settings = settings;
         _addedByContent = added.ToDictionary(t => t.Content, t => t.Id);
-        int size = Math.Max(model.Vocab.Count == 0 ? 0 : model.Vocab.Values.Max() + 1, added.Count == 0 ? 0 : added.Max(t => t.Id) + 1);
-        _idToToken = new string[size];
-        foreach (var (token, id) in model.Vocab) _idToToken[id] = token;
-        foreach (var t in added) _idToToken[t.Id] = t.Content;
+        _idToToken = TokenizerFiles.IdToTokenTable(model.Vocab, added);
         int Id(string content) => _addedByContent.TryGetValue(content, out int id) ? id
             : throw new TokenizerException($"special token '{content}' is neither in the vocabulary nor among the added tokens");
         BosId = Id(settings.BosToken);

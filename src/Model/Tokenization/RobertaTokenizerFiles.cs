@@ -102,7 +102,7 @@ public static class RobertaTokenizerFiles
             UnkToken = TokenizerFiles.TokenContent(node, "unk_token") ?? settings.UnkToken,
             PadToken = TokenizerFiles.TokenContent(node, "pad_token") ?? settings.PadToken,
             MaskToken = TokenizerFiles.TokenContent(node, "mask_token") ?? settings.MaskToken,
-            ModelMaxLength = node["model_max_length"] is JsonValue v && v.TryGetValue(out long max) && max < int.MaxValue ? (int)max : null,
+            ModelMaxLength = TokenizerFiles.OptionalInt(node, "model_max_length"),
         };
     }
 
@@ -110,19 +110,7 @@ public static class RobertaTokenizerFiles
     public static void Save(IReadOnlyDictionary<string, int> vocab, IReadOnlyList<(string, string)> merges, string dir)
     {
         Directory.CreateDirectory(dir);
-        var obj = new JsonObject();
-        foreach (var (token, id) in vocab.OrderBy(kv => kv.Value)) obj[token] = id;
-        WriteAtomically(Path.Combine(dir, "vocab.json"), obj.ToJsonString(new System.Text.Json.JsonSerializerOptions
-        {
-            Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
-        }));
-        WriteAtomically(Path.Combine(dir, "merges.txt"), "#version: 0.2\n" + string.Concat(merges.Select(m => $"{m.Item1} {m.Item2}\n")));
-    }
-
-    internal static void WriteAtomically(string path, string content)
-    {
-        string temp = path + ".tmp";
-        File.WriteAllText(temp, content, new System.Text.UTF8Encoding(false));
-        File.Move(temp, path, overwrite: true);
+        TokenizerFiles.WriteTokenIds(vocab, Path.Combine(dir, "vocab.json"), indented: false);
+        TokenizerFiles.WriteAtomically(Path.Combine(dir, "merges.txt"), "#version: 0.2\n" + string.Concat(merges.Select(m => $"{m.Item1} {m.Item2}\n")));
     }
 }

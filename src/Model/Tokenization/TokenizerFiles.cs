@@ -76,6 +76,38 @@ internal static class TokenizerFiles
         return vocab;
     }
 
+    /// <summary>The token of every id: the vocabulary's, overridden by added tokens (which may extend it).</summary>
+    public static string[] IdToTokenTable(IReadOnlyDictionary<string, int> vocab, IReadOnlyList<AddedToken> added)
+    {
+        int size = Math.Max(vocab.Count == 0 ? 0 : vocab.Values.Max() + 1, added.Count == 0 ? 0 : added.Max(t => t.Id) + 1);
+        var table = new string[size];
+        foreach (var (token, id) in vocab) table[id] = token;
+        foreach (var t in added) table[t.Id] = t.Content;
+        return table;
+    }
+
+    public static int? OptionalInt(JsonNode node, string key) =>
+        node[key] is JsonValue v && v.TryGetValue(out long value) && value is >= 0 and < int.MaxValue ? (int)value : null;
+
+    /// <summary>Writes a token → id map as JSON (non-ASCII kept readable), in id order.</summary>
+    public static void WriteTokenIds(IReadOnlyDictionary<string, int> ids, string path, bool indented)
+    {
+        var obj = new JsonObject();
+        foreach (var (token, id) in ids.OrderBy(kv => kv.Value)) obj[token] = id;
+        WriteAtomically(path, obj.ToJsonString(new JsonSerializerOptions
+        {
+            WriteIndented = indented, Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+        }));
+    }
+
+    /// <summary>Write to a temporary file then rename, so a crash never leaves a half-written vocabulary.</summary>
+    public static void WriteAtomically(string path, string content)
+    {
+        string temp = path + ".tmp";
+        File.WriteAllText(temp, content, new System.Text.UTF8Encoding(false));
+        File.Move(temp, path, overwrite: true);
+    }
+
     public static string Shorten(string s) => s.Length <= 60 ? s : s[..57] + "...";
 
     public static bool? Bool(JsonNode? node, string key, string source) => node?[key] switch
