@@ -1,14 +1,16 @@
 #!/usr/bin/env bash
 # Runs the benchmarks; each prints its table with the reference measured in the same run.
-#   bash bench/run.sh [torch|model|tokenizer|all]   (default: all)
+#   bash bench/run.sh [torch|model|tokenizer|runtime|all]   (default: all)
 #     torch: per-call overhead of small ops and large-matmul throughput vs PyTorch from Python
 #     model: roberta-base forward and forward+backward tokens/s vs the same architecture in PyTorch
 #     tokenizer: GPT-2 BPE MB/s and tokens/s vs npm's gpt-3-encoder (JavaScript), one thread and all cores
+#     runtime: grain call latency and calls/s (local, remote, via gateway); a 64 MB payload between two
+#              silos vs a raw TCP socket copy of the same bytes
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh --bench
 suites=("${1:-all}")
-[[ "${suites[0]}" == "all" ]] && suites=(torch model tokenizer)
+[[ "${suites[0]}" == "all" ]] && suites=(torch model tokenizer runtime)
 status=0
 for suite in "${suites[@]}"; do
   if [[ $suite == tokenizer ]]; then

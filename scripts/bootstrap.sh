@@ -1,13 +1,20 @@
 #!/usr/bin/env bash
 # Installs what Cluster needs on a fresh Debian 12 machine (libtorch, OpenBLAS, Gloo, CMake, ICU) and
 # builds the solution, native library included. Idempotent and quiet on success.
-#   scripts/bootstrap.sh [--bench]   (--bench adds python3-torch, the benchmarks' reference)
+#   scripts/bootstrap.sh [--bench] [--test]
+#   (--bench adds python3-torch, the benchmarks' reference; --test adds PostgreSQL for the membership tests)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # libicu72: Unicode normalization for the tokenizers (Debian 12's ICU).
 packages=(cmake g++ libtorch-dev libopenblas0-pthread libgloo-dev libicu72)
-[[ "${1:-}" == "--bench" ]] && packages+=(python3-torch)
+for arg in "$@"; do
+  case "$arg" in
+    --bench) packages+=(python3-torch) ;;
+    --test) packages+=(postgresql) ;;
+    *) echo "bootstrap: unknown option $arg" >&2; exit 2 ;;
+  esac
+done
 
 missing=()
 for p in "${packages[@]}"; do

@@ -3,7 +3,13 @@
 # one "N passed, N failed, N skipped" line.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/bootstrap.sh
+bash scripts/bootstrap.sh --test
+
+# PostgreSQL membership is tested against a real server: a throwaway one on loopback.
+pgdir=$(mktemp -d /tmp/cluster-pg.XXXXXX)
+trap 'bash scripts/test_postgres.sh stop "$pgdir"' EXIT
+CLUSTER_TEST_POSTGRES=$(bash scripts/test_postgres.sh start "$pgdir")
+export CLUSTER_TEST_POSTGRES
 
 out=$(mktemp)
 set +e

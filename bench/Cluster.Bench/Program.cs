@@ -2,6 +2,7 @@ using Cluster.Bench;
 
 // usage: Cluster.Bench torch [--iterations N] [--sizes 1024,2048] [--python /usr/bin/python3]
 //        Cluster.Bench model [--batch 8] [--seqs 128,512] [--repeats 3]
+//        Cluster.Bench runtime [--calls 20000] [--megabytes 64] [--repeats 3]
 //        Cluster.Bench tokenizer [--model-dir artifacts/gpt2] [--text FILE] [--node-modules DIR] [--repeats 3]
 var options = BenchOptions.Parse(args);
 return options.Suite switch
@@ -9,7 +10,8 @@ return options.Suite switch
     "torch" => TorchOverheadBench.Run(options),
     "model" => RobertaThroughputBench.Run(options),
     "tokenizer" => TokenizerThroughputBench.Run(options),
-    _ => Fail($"unknown benchmark '{options.Suite}' (known: torch, model, tokenizer)"),
+    "runtime" => RuntimeBench.Run(options),
+    _ => Fail($"unknown benchmark '{options.Suite}' (known: torch, model, tokenizer, runtime)"),
 };
 
 static int Fail(string message)

@@ -1,0 +1,49 @@
+namespace Cluster.Runtime;
+
+/// <summary>A silo's settings. The Silo executable binds these from appsettings.json, environment
+/// variables (CLUSTER_*, and Kubernetes' POD_NAME / POD_IP) and the command line.</summary>
+public sealed class SiloOptions
+{
+    public string ClusterId { get; set; } = "cluster";
+    /// <summary>This silo's name in the membership table (a pod name in Kubernetes).</summary>
+    public string Name { get; set; } = Environment.MachineName;
+    /// <summary>The address other silos use to reach this one (a pod IP in Kubernetes).</summary>
+    public string AdvertisedHost { get; set; } = "127.0.0.1";
+    /// <summary>The address Kestrel binds; 0.0.0.0 for every interface.</summary>
+    public string ListenAddress { get; set; } = "127.0.0.1";
+    /// <summary>Internal (silo-to-silo, HTTP/2 cleartext) port; 0 picks a free one.</summary>
+    public int Port { get; set; } = 11111;
+    /// <summary>Public gateway port (clients, /health, /ready, /metrics); 0 picks a free one.</summary>
+    public int GatewayPort { get; set; } = 30000;
+    /// <summary>memory | dev (this silo holds the table) | dev:HOST:PORT (join silo 0 there) | postgres:CONNECTION-STRING</summary>
+    public string Membership { get; set; } = "memory";
+    public IReadOnlyList<string> Devices { get; set; } = ["cpu"];
+    /// <summary>Required by every internal call. Needed unless membership is "memory".</summary>
+    public string? ClusterSecret { get; set; }
+
+    public TimeSpan CallTimeout { get; set; } = TimeSpan.FromSeconds(30);
+    public TimeSpan HeartbeatPeriod { get; set; } = TimeSpan.FromSeconds(2);
+    /// <summary>A silo whose heartbeat is older than this is declared dead.</summary>
+    public TimeSpan DeathTimeout { get; set; } = TimeSpan.FromSeconds(10);
+    /// <summary>Default idle time before an activation is deactivated ([CollectionAge] overrides it).</summary>
+    public TimeSpan CollectionAge { get; set; } = TimeSpan.FromMinutes(15);
+    public TimeSpan CollectionPeriod { get; set; } = TimeSpan.FromSeconds(10);
+    /// <summary>Largest message (call or result, JSON and binary segments) a silo accepts.</summary>
+    public long MaxMessageBytes { get; set; } = 1L << 30;
+
+    /// <summary>Throws ArgumentException naming the first setting that cannot work.</summary>
+    public void Validate()
+    {
+        if (Devices.Count == 0 || Devices.Any(string.IsNullOrWhiteSpace) || Devices.Distinct().Count() != Devices.Count)
+            throw new ArgumentException($"devices '{string.Join(",", Devices)}' must be a non-empty list of distinct names (cpu, cuda:0, ...)");
+        if (Port is < 0 or > 65535 || GatewayPort is < 0 or > 65535 || (Port == GatewayPort && Port != 0))
+            throw new ArgumentException($"ports {Port} (internal) and {GatewayPort} (gateway) must be distinct values in 0..65535");
+        if (HeartbeatPeriod <= TimeSpan.Zero || DeathTimeout <= HeartbeatPeriod)
+            throw new ArgumentException($"the death timeout ({DeathTimeout}) must exceed the heartbeat period ({HeartbeatPeriod})");
+        if (CallTimeout <= TimeSpan.Zero) throw new ArgumentException("the call timeout must be positive");
+        if (Membership != "memory" && string.IsNullOrEmpty(ClusterSecret))
+            throw new ArgumentException($"membership '{MembershipKind}' joins other silos, so a cluster secret is required (--cluster-secret or CLUSTER_SECRET)");
+    }
+
+    internal string MembershipKind => Membership.Split(':', 2)[0];
+}
