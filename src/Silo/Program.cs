@@ -30,7 +30,7 @@ try
 {
     silo = await Silo.StartAsync(new SiloSetup { Options = options, Grains = grains });
 }
-catch (Exception e) when (e is ArgumentException or SiloUnavailableException or IOException)
+catch (Exception e) when (e is ArgumentException or SiloUnavailableException or IOException or System.Net.Sockets.SocketException)
 {
     Console.Error.WriteLine($"Cluster.Silo: cannot start: {e.Message}");
     return 1;

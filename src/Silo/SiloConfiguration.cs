@@ -5,13 +5,13 @@ using Microsoft.Extensions.Configuration;
 namespace Cluster.Silo;
 
 /// <summary>SiloOptions from, lowest precedence first: appsettings.json (section "Silo"), environment
-/// variables (CLUSTER_ID, CLUSTER_MEMBERSHIP, CLUSTER_DEVICES, CLUSTER_PORT, CLUSTER_GATEWAY_PORT,
+/// variables (CLUSTER_ID, CLUSTER_MEMBERSHIP, CLUSTER_DEVICES, CLUSTER_PORT, CLUSTER_GATEWAY_PORT, CLUSTER_BULK_PORT,
 /// CLUSTER_SECRET; Kubernetes' POD_NAME and POD_IP), then the command line.</summary>
 public static class SiloConfiguration
 {
     public const string Usage = """
         usage: Cluster.Silo [--cluster-id ID] [--membership memory|dev|dev:HOST:PORT|postgres:CONNSTR]
-                            [--devices cpu[,cuda:0,...]] [--port N] [--gateway-port M] [--cluster-secret S]
+                            [--devices cpu[,cuda:0,...]] [--port N] [--gateway-port M] [--bulk-port B] [--cluster-secret S]
                             [--name NAME] [--advertised-host HOST] [--listen ADDRESS]
         Settings also come from appsettings.json ("Silo" section) and the environment (CLUSTER_*, POD_NAME, POD_IP).
         """;
@@ -23,6 +23,7 @@ public static class SiloConfiguration
         ["--devices"] = "Silo:Devices",
         ["--port"] = "Silo:Port",
         ["--gateway-port"] = "Silo:GatewayPort",
+        ["--bulk-port"] = "Silo:BulkPort",
         ["--cluster-secret"] = "Silo:ClusterSecret",
         ["--name"] = "Silo:Name",
         ["--advertised-host"] = "Silo:AdvertisedHost",
@@ -36,6 +37,7 @@ public static class SiloConfiguration
         ["CLUSTER_DEVICES"] = "Silo:Devices",
         ["CLUSTER_PORT"] = "Silo:Port",
         ["CLUSTER_GATEWAY_PORT"] = "Silo:GatewayPort",
+        ["CLUSTER_BULK_PORT"] = "Silo:BulkPort",
         ["CLUSTER_SECRET"] = "Silo:ClusterSecret",
         ["POD_NAME"] = "Silo:Name",
         ["POD_IP"] = "Silo:AdvertisedHost",
@@ -72,6 +74,7 @@ public static class SiloConfiguration
         options.ClusterSecret = config["ClusterSecret"] ?? options.ClusterSecret;
         options.Port = Port(config, "Port", options.Port);
         options.GatewayPort = Port(config, "GatewayPort", options.GatewayPort);
+        options.BulkPort = Port(config, "BulkPort", options.BulkPort);
         if (config["Devices"] is { } devices)
             options.Devices = devices.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
         if (!System.Net.IPAddress.TryParse(options.ListenAddress, out _))

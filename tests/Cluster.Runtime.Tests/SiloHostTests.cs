@@ -35,6 +35,7 @@ public sealed class SiloHostTests
     [InlineData(new[] { "--membership", "dev" }, "a cluster secret is required")]
     [InlineData(new[] { "--devices", "cpu,cpu" }, "distinct names")]
     [InlineData(new[] { "--port", "5000", "--gateway-port", "5000" }, "must be distinct")]
+    [InlineData(new[] { "--port", "5000", "--bulk-port", "5000" }, "must be distinct")]
     public void Bad_settings_are_named(string[] args, string expected)
     {
         var e = Assert.Throws<ArgumentException>(() => SiloConfiguration.Load(args, NoEnvironment, Path.GetTempPath()));
@@ -74,9 +75,10 @@ public sealed class SiloHostTests
     public async Task Two_silo_processes_form_a_cluster_serve_calls_and_stop_on_SIGTERM()
     {
         var (port0, gateway0, port1, gateway1) = (FreePort(), FreePort(), FreePort(), FreePort());
+        var (bulk0, bulk1) = (FreePort(), FreePort());
         string[] common = ["--cluster-secret", "process-test-secret", "--cluster-id", "proc"];
-        using var silo0 = StartSilo([.. common, "--membership", $"dev:127.0.0.1:{port0}", "--port", $"{port0}", "--gateway-port", $"{gateway0}", "--name", "p0"]);
-        using var silo1 = StartSilo([.. common, "--membership", $"dev:127.0.0.1:{port0}", "--port", $"{port1}", "--gateway-port", $"{gateway1}", "--name", "p1"]);
+        using var silo0 = StartSilo([.. common, "--membership", $"dev:127.0.0.1:{port0}", "--port", $"{port0}", "--gateway-port", $"{gateway0}", "--bulk-port", $"{bulk0}", "--name", "p0"]);
+        using var silo1 = StartSilo([.. common, "--membership", $"dev:127.0.0.1:{port0}", "--port", $"{port1}", "--gateway-port", $"{gateway1}", "--bulk-port", $"{bulk1}", "--name", "p1"]);
         try
         {
             await WaitForLineAsync(silo0, "up:");

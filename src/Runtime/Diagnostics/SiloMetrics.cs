@@ -33,9 +33,11 @@ internal sealed class SiloMetrics
         }
     }
 
-    public string Render(IReadOnlyDictionary<string, int> activationsByType, ClusterView view, SiloAddress self)
+    public string Render(IReadOnlyDictionary<string, int> activationsByType, ClusterView view, SiloAddress self, long bulkBytesReceived)
     {
         var text = new StringBuilder();
+        text.Append("# HELP cluster_bulk_received_bytes_total Binary segment bytes received over the bulk port.\n# TYPE cluster_bulk_received_bytes_total counter\n");
+        text.Append(CultureInfo.InvariantCulture, $"cluster_bulk_received_bytes_total {bulkBytesReceived}\n");
         text.Append("# HELP cluster_activations Live grain activations on this silo.\n# TYPE cluster_activations gauge\n");
         foreach (var (type, count) in activationsByType.OrderBy(p => p.Key, StringComparer.Ordinal))
             text.Append(CultureInfo.InvariantCulture, $"cluster_activations{{type=\"{Escape(type)}\"}} {count}\n");

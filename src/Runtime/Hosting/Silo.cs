@@ -38,8 +38,9 @@ public sealed class Silo : IAsyncDisposable
     volatile bool _ready;
     int _stopped;
 
-    Silo(SiloSetup setup, WebApplication app, IClusterMembership table, InMemoryMembership? developmentTable, SiloConnections connections)
+    Silo(SiloSetup setup, WebApplication app, IClusterMembership table, InMemoryMembership? developmentTable, SiloConnections connections, BulkReceiver bulk)
     {
+        Bulk = bulk;
         Options = setup.Options;
         Registry = setup.Grains;
         _app = app;
@@ -54,6 +55,7 @@ public sealed class Silo : IAsyncDisposable
         GrainFactory = new GrainFactory(Runtime);
         Catalog.Factory = GrainFactory;
         _agent.SilosLost += Runtime.OnSilosLost;
+        connections.BulkPortOf = target => View.Silos.FirstOrDefault(s => s.Address == target)?.BulkPort ?? 0;
         _agent.Fenced += OnFenced;
     }
 
@@ -75,6 +77,8 @@ public sealed class Silo : IAsyncDisposable
     internal SiloRuntime Runtime { get; }
     internal SiloMetrics Metrics { get; } = new();
     internal InMemoryMembership? DevelopmentTable { get; }
+    internal BulkReceiver Bulk { get; }
+    public int BulkPort => Bulk.Port;
 
     public static async Task<Silo> StartAsync(SiloSetup setup, CancellationToken cancellation = default)
     {
@@ -84,7 +88,7 @@ public sealed class Silo : IAsyncDisposable
             throw new ArgumentException("silos sharing an in-memory membership call each other, so they need one cluster secret");
         var secret = options.ClusterSecret ?? Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(16));
         options.ClusterSecret = secret;
-        var connections = new SiloConnections(secret, options.MaxMessageBytes);
+        var connections = new SiloConnections(secret, options.MaxMessageBytes, options.BulkThresholdBytes);
         var (table, developmentTable) = await OpenMembershipAsync(setup, connections, cancellation).ConfigureAwait(false);
 
         var builder = WebApplication.CreateSlimBuilder();
@@ -110,18 +114,21 @@ public sealed class Silo : IAsyncDisposable
             kestrel.Listen(ip, options.GatewayPort, o => { o.Protocols = HttpProtocols.Http1AndHttp2; gatewayListen = o; });
         });
         var app = builder.Build();
-        var silo = new Silo(setup, app, table, developmentTable, connections);
+        var bulk = new BulkReceiver(IPAddress.Parse(options.ListenAddress), options.BulkPort, secret, options.MaxMessageBytes, options.CallTimeout * 2,
+            app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Cluster.Bulk"));
+        var silo = new Silo(setup, app, table, developmentTable, connections, bulk);
         var handler = new SiloHttpHandler(silo);
         app.Run(handler.HandleAsync);
         try
         {
             await app.StartAsync(cancellation).ConfigureAwait(false);
+            bulk.Start();
             silo.InternalPort = internalListen!.IPEndPoint!.Port;
             silo.GatewayPort = gatewayListen!.IPEndPoint!.Port;
             silo.Address = new SiloAddress(options.AdvertisedHost, silo.InternalPort, NextGeneration());
             silo.Catalog.Silo = silo.Address;
             silo.Runtime.Self = silo.Address;
-            var self = new SiloEntry(silo.Address, options.Name, silo.GatewayUri.ToString(), options.Devices, SiloStatus.Active, DateTimeOffset.UtcNow);
+            var self = new SiloEntry(silo.Address, options.Name, silo.GatewayUri.ToString(), options.Devices, SiloStatus.Active, DateTimeOffset.UtcNow, bulk.Port);
             await silo._agent.JoinAsync(self, cancellation).ConfigureAwait(false);
             silo._ready = true;
             return silo;
@@ -205,6 +212,7 @@ public sealed class Silo : IAsyncDisposable
             catch (OperationCanceledException) { }
         }
         _connections.Dispose();
+        await Bulk.DisposeAsync().ConfigureAwait(false);
         await Catalog.DisposeAsync().ConfigureAwait(false);
         await _agent.DisposeAsync().ConfigureAwait(false);
         await _app.DisposeAsync().ConfigureAwait(false);

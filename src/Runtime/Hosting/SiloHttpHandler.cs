@@ -57,7 +57,7 @@ internal sealed class SiloHttpHandler(Silo silo)
         try
         {
             using var message = await IncomingMessage.ReadAsync(context.Request.Body, context.Request.ContentLength,
-                silo.Options.MaxMessageBytes, cancellation).ConfigureAwait(false);
+                silo.Options.MaxMessageBytes, cancellation, routeAnywhere ? null : silo.Bulk.ReceiveAsync).ConfigureAwait(false);
             var grainClass = silo.Registry.Get(message.RequireString("grain"));
             var method = GrainRegistry.Method(grainClass, message.RequireString("method"));
             var key = message.RequireString("key");
@@ -110,7 +110,7 @@ internal sealed class SiloHttpHandler(Silo silo)
     {
         context.Response.StatusCode = 200;
         context.Response.ContentType = "text/plain; version=0.0.4; charset=utf-8";
-        return context.Response.WriteAsync(silo.Metrics.Render(silo.Catalog.CountByType(), silo.View, silo.Address), context.RequestAborted);
+        return context.Response.WriteAsync(silo.Metrics.Render(silo.Catalog.CountByType(), silo.View, silo.Address, silo.Bulk.BytesReceived), context.RequestAborted);
     }
 
     static Task Json<T>(HttpContext context, int status, T body)

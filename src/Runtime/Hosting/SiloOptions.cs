@@ -15,6 +15,10 @@ public sealed class SiloOptions
     public int Port { get; set; } = 11111;
     /// <summary>Public gateway port (clients, /health, /ready, /metrics); 0 picks a free one.</summary>
     public int GatewayPort { get; set; } = 30000;
+    /// <summary>Internal raw-TCP port for large binary segments between silos (cluster secret required); 0 picks a free one.</summary>
+    public int BulkPort { get; set; } = 11112;
+    /// <summary>Calls whose binary segments reach this many bytes send them over the bulk port.</summary>
+    public long BulkThresholdBytes { get; set; } = 1 << 20;
     /// <summary>memory | dev (this silo holds the table) | dev:HOST:PORT (join silo 0 there) | postgres:CONNECTION-STRING</summary>
     public string Membership { get; set; } = "memory";
     public IReadOnlyList<string> Devices { get; set; } = ["cpu"];
@@ -36,8 +40,9 @@ public sealed class SiloOptions
     {
         if (Devices.Count == 0 || Devices.Any(string.IsNullOrWhiteSpace) || Devices.Distinct().Count() != Devices.Count)
             throw new ArgumentException($"devices '{string.Join(",", Devices)}' must be a non-empty list of distinct names (cpu, cuda:0, ...)");
-        if (Port is < 0 or > 65535 || GatewayPort is < 0 or > 65535 || (Port == GatewayPort && Port != 0))
-            throw new ArgumentException($"ports {Port} (internal) and {GatewayPort} (gateway) must be distinct values in 0..65535");
+        int[] ports = [Port, GatewayPort, BulkPort];
+        if (ports.Any(p => p is < 0 or > 65535) || ports.Where(p => p != 0).Distinct().Count() != ports.Count(p => p != 0))
+            throw new ArgumentException($"ports {Port} (internal), {GatewayPort} (gateway) and {BulkPort} (bulk) must be distinct values in 0..65535");
         if (HeartbeatPeriod <= TimeSpan.Zero || DeathTimeout <= HeartbeatPeriod)
             throw new ArgumentException($"the death timeout ({DeathTimeout}) must exceed the heartbeat period ({HeartbeatPeriod})");
         if (CallTimeout <= TimeSpan.Zero) throw new ArgumentException("the call timeout must be positive");

@@ -43,9 +43,12 @@ internal sealed class SiloRuntime(
         var grainClass = registry.Get(grain.Type);
         OutgoingMessage? message = null;
         GrainMovedException? lastMove = null;
+        HashSet<SiloAddress>? refused = null;
         for (var attempt = 0; attempt < MaxAttempts; attempt++)
         {
-            var location = await LocateAsync(grainClass, grain, cancellation).ConfigureAwait(false);
+            var location = refused is null
+                ? await LocateAsync(grainClass, grain, cancellation).ConfigureAwait(false)
+                : await LookUpOnceAsync(grainClass, grain, refused).WaitAsync(cancellation).ConfigureAwait(false);
             try
             {
                 object? result;
@@ -64,6 +67,13 @@ internal sealed class SiloRuntime(
                 lastMove = moved;
                 _cache.TryRemove(grain, out _);
                 if (moved.Owner is { } owner && membership.View.IsActive(owner.Silo)) _cache[grain] = owner;
+                else
+                {
+                    // Refused without an owner (shutting down, device taken): place elsewhere, after a short
+                    // pause that lets a stopping silo's directory entries go.
+                    (refused ??= []).Add(location.Silo);
+                    await Task.Delay(TimeSpan.FromMilliseconds(20 << attempt), cancellation).ConfigureAwait(false);
+                }
             }
             catch (SiloUnavailableException)
             {
@@ -80,11 +90,13 @@ internal sealed class SiloRuntime(
         if (_cache.TryGetValue(grain, out var cached) && view.IsActive(cached.Silo)) return Task.FromResult(cached);
         // One directory lookup per grain at a time: a burst of first calls to a grain must not become a
         // burst of requests to the directory (in development mode, to silo 0).
-        var lookup = _lookups.GetOrAdd(grain, g => LookUpOnceAsync(grainClass, g));
+        var lookup = _lookups.GetOrAdd(grain, g => LookUpOnceAsync(grainClass, g, NoSilos));
         return lookup.WaitAsync(cancellation);
     }
 
-    async Task<GrainLocation> LookUpOnceAsync(GrainClass grainClass, GrainId grain)
+    static readonly IReadOnlySet<SiloAddress> NoSilos = new HashSet<SiloAddress>();
+
+    async Task<GrainLocation> LookUpOnceAsync(GrainClass grainClass, GrainId grain, IReadOnlySet<SiloAddress> avoid)
     {
         try
         {
@@ -93,7 +105,7 @@ internal sealed class SiloRuntime(
             using var timeout = new CancellationTokenSource(options.CallTimeout);
             var registered = await directory.LookupAsync(grain, timeout.Token).ConfigureAwait(false);
             if (registered is not null && view.IsActive(registered.Silo)) return _cache[grain] = registered;
-            var silo = await _placement.PickAsync(grainClass, grain, Self, view, timeout.Token).ConfigureAwait(false);
+            var silo = await _placement.PickAsync(grainClass, grain, Self, view, avoid, timeout.Token).ConfigureAwait(false);
             return new GrainLocation(grain, silo, null);
         }
         finally

@@ -9,7 +9,8 @@ public sealed record SiloEntry(
     string Gateway,
     IReadOnlyList<string> Devices,
     SiloStatus Status,
-    DateTimeOffset LastHeartbeat);
+    DateTimeOffset LastHeartbeat,
+    int BulkPort = 0);
 
 /// <summary>Membership (which silos are alive) and the grain directory (where each activation is).
 /// One table holds both so that declaring a silo dead and dropping its grains is one step.

@@ -49,6 +49,7 @@ public sealed class PostgresMembership : IClusterMembership, IAsyncDisposable
             silo text NOT NULL,
             device text,
             PRIMARY KEY (cluster_id, grain_type, grain_key));
+        ALTER TABLE cluster_silos ADD COLUMN IF NOT EXISTS bulk_port integer NOT NULL DEFAULT 0;
         CREATE UNIQUE INDEX IF NOT EXISTS cluster_grains_device ON cluster_grains (cluster_id, silo, device) WHERE device IS NOT NULL;
         CREATE INDEX IF NOT EXISTS cluster_grains_silo ON cluster_grains (cluster_id, silo);
         """;
@@ -71,10 +72,10 @@ public sealed class PostgresMembership : IClusterMembership, IAsyncDisposable
     public async Task JoinAsync(SiloEntry self, CancellationToken cancellation)
     {
         await using var command = Command("""
-            INSERT INTO cluster_silos (cluster_id, address, name, gateway, devices, status, last_heartbeat)
-            VALUES (@cluster, @address, @name, @gateway, @devices, 'Active', now())
+            INSERT INTO cluster_silos (cluster_id, address, name, gateway, devices, status, last_heartbeat, bulk_port)
+            VALUES (@cluster, @address, @name, @gateway, @devices, 'Active', now(), @bulk)
             ON CONFLICT (cluster_id, address) DO UPDATE SET status = 'Active', last_heartbeat = now()
-            """, ("address", self.Address.ToString()), ("name", self.Name), ("gateway", self.Gateway), ("devices", self.Devices.ToArray()));
+            """, ("address", self.Address.ToString()), ("name", self.Name), ("gateway", self.Gateway), ("devices", self.Devices.ToArray()), ("bulk", self.BulkPort));
         await command.ExecuteNonQueryAsync(cancellation).ConfigureAwait(false);
     }
 
@@ -97,14 +98,14 @@ public sealed class PostgresMembership : IClusterMembership, IAsyncDisposable
 
     public async Task<IReadOnlyList<SiloEntry>> ReadSilosAsync(CancellationToken cancellation)
     {
-        await using var command = Command("SELECT address, name, gateway, devices, status, last_heartbeat FROM cluster_silos WHERE cluster_id = @cluster");
+        await using var command = Command("SELECT address, name, gateway, devices, status, last_heartbeat, bulk_port FROM cluster_silos WHERE cluster_id = @cluster");
         await using var reader = await command.ExecuteReaderAsync(cancellation).ConfigureAwait(false);
         var silos = new List<SiloEntry>();
         while (await reader.ReadAsync(cancellation).ConfigureAwait(false))
             silos.Add(new SiloEntry(
                 SiloAddress.Parse(reader.GetString(0)), reader.GetString(1), reader.GetString(2),
                 reader.GetFieldValue<string[]>(3), Enum.Parse<SiloStatus>(reader.GetString(4)),
-                reader.GetFieldValue<DateTimeOffset>(5)));
+                reader.GetFieldValue<DateTimeOffset>(5), reader.GetInt32(6)));
         return silos;
     }
 

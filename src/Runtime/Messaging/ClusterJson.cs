@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using System.Text.Json.Serialization.Metadata;
 
 namespace Cluster.Runtime.Messaging;
 
@@ -15,6 +16,7 @@ public static class ClusterJson
         var options = new JsonSerializerOptions(JsonSerializerDefaults.General)
         {
             NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
+            TypeInfoResolver = JsonTypeInfoResolver.Combine(RuntimeJsonContext.Default, new DefaultJsonTypeInfoResolver()),
         };
         options.Converters.Add(new BytesConverter());
         options.Converters.Add(new MemoryConverter());

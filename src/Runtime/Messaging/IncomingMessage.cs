@@ -14,7 +14,10 @@ public sealed class IncomingMessage : IDisposable
 
     public JsonElement Header => _header.RootElement;
 
-    public static async Task<IncomingMessage> ReadAsync(Stream stream, long? declaredLength, long maxBytes, CancellationToken cancellation)
+    /// <summary>Reads a framed message. When its header names a bulk transfer, the segments come from
+    /// <paramref name="bulk"/> instead of the stream (see <see cref="BulkReceiver"/>).</summary>
+    public static async Task<IncomingMessage> ReadAsync(Stream stream, long? declaredLength, long maxBytes, CancellationToken cancellation,
+        Func<Guid, CancellationToken, Task<byte[][]>>? bulk = null)
     {
         if (declaredLength > maxBytes)
             throw new MessageTooLargeException($"message of {declaredLength} bytes exceeds the limit of {maxBytes} bytes");
@@ -34,8 +37,20 @@ public sealed class IncomingMessage : IDisposable
             if (header.RootElement.ValueKind != JsonValueKind.Object
                 || !header.RootElement.TryGetProperty("seg", out var seg) || seg.ValueKind != JsonValueKind.Array)
                 throw new MessageFormatException("header must be a JSON object with a \"seg\" array of segment lengths");
-            var segments = new byte[seg.GetArrayLength()][];
             long total = 4 + headerLength;
+            if (header.RootElement.TryGetProperty("bulk", out var bulkId))
+            {
+                if (bulk is null || !Guid.TryParseExact(bulkId.GetString(), "N", out var id))
+                    throw new MessageFormatException("header names a bulk transfer, which only silo-to-silo calls may use");
+                if (declaredLength is long bodyLength && bodyLength != total)
+                    throw new MessageFormatException($"body is {bodyLength} bytes but a bulk call's frame is its {total}-byte header");
+                var received = await bulk(id, cancellation).ConfigureAwait(false);
+                var expected = seg.EnumerateArray().Select(l => l.TryGetInt64(out var n) ? n : -1).ToArray();
+                if (!expected.SequenceEqual(received.Select(r => (long)r.Length)))
+                    throw new MessageFormatException($"bulk transfer {id:N} carried segments of [{string.Join(",", received.Select(r => r.Length))}] bytes, the header says [{string.Join(",", expected)}]");
+                return new IncomingMessage(header, received);
+            }
+            var segments = new byte[seg.GetArrayLength()][];
             var i = 0;
             foreach (var length in seg.EnumerateArray())
             {

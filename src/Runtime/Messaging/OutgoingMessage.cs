@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Buffers.Binary;
 using System.Net;
+using System.Text;
 using System.Text.Json;
 
 namespace Cluster.Runtime.Messaging;
@@ -20,6 +21,21 @@ public sealed class OutgoingMessage
     }
 
     public long Length { get; }
+    /// <summary>Bytes in binary segments (what would go over the bulk channel).</summary>
+    public long SegmentBytes => Length - _header.LongLength;
+    public IReadOnlyList<ReadOnlyMemory<byte>> Segments => _segments;
+
+    /// <summary>The same header, marked as having its segments on bulk transfer <paramref name="id"/>, and no segments.</summary>
+    public OutgoingMessage WithBulkTransfer(Guid id)
+    {
+        var mark = Encoding.UTF8.GetBytes($"\"bulk\":\"{id:N}\",");
+        var header = new byte[_header.Length + mark.Length];
+        _header.AsSpan(0, 5).CopyTo(header); // length prefix and '{'
+        mark.CopyTo(header, 5);
+        _header.AsSpan(5).CopyTo(header.AsSpan(5 + mark.Length));
+        BinaryPrimitives.WriteInt32LittleEndian(header, header.Length - 4);
+        return new OutgoingMessage(header, []);
+    }
 
     /// <summary>A call: {"grain", "key", "method", "args": [...], "seg": [...]}.</summary>
     public static OutgoingMessage Call(GrainId grain, GrainMethod method, object?[] args)

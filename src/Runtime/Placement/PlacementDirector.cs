@@ -6,19 +6,23 @@ namespace Cluster.Runtime.Placement;
 /// <summary>Picks the silo for a grain that is not active anywhere, by its class's placement attribute.</summary>
 internal sealed class PlacementDirector(IClusterMembership directory)
 {
-    public async Task<SiloAddress> PickAsync(GrainClass grainClass, GrainId grain, SiloAddress self, ClusterView view, CancellationToken cancellation)
+    /// <summary>Silos in <paramref name="avoid"/> (ones that just refused the grain, e.g. while shutting down)
+    /// are skipped unless nothing else is left.</summary>
+    public async Task<SiloAddress> PickAsync(GrainClass grainClass, GrainId grain, SiloAddress self, ClusterView view,
+        IReadOnlySet<SiloAddress> avoid, CancellationToken cancellation)
     {
-        var active = view.Active;
+        var active = view.Active.Where(s => !avoid.Contains(s.Address)).ToList();
+        if (active.Count == 0) active = view.Active.ToList();
         if (active.Count == 0) throw new SiloUnavailableException($"no active silo to place {grain} on");
         switch (grainClass.Placement)
         {
-            case PreferLocalPlacementAttribute when view.IsActive(self):
+            case PreferLocalPlacementAttribute when view.IsActive(self) && !avoid.Contains(self):
                 return self;
             case HashBasedPlacementAttribute:
                 var hash = StableHash(grain.ToString());
                 return active[(int)(hash % (ulong)active.Count)].Address;
             case DevicePlacementAttribute device:
-                return await PickDeviceSiloAsync(device.Kind, grain, view, cancellation).ConfigureAwait(false);
+                return await PickDeviceSiloAsync(device.Kind, grain, active, cancellation).ConfigureAwait(false);
             default:
                 return active[Random.Shared.Next(active.Count)].Address;
         }
@@ -33,10 +37,10 @@ internal sealed class PlacementDirector(IClusterMembership directory)
     }
 
     /// <summary>A silo with a free device of the kind, chosen at random among those with the most free.</summary>
-    async Task<SiloAddress> PickDeviceSiloAsync(string? kind, GrainId grain, ClusterView view, CancellationToken cancellation)
+    async Task<SiloAddress> PickDeviceSiloAsync(string? kind, GrainId grain, IReadOnlyList<SiloEntry> active, CancellationToken cancellation)
     {
         var pinned = await directory.ListPinnedAsync(cancellation).ConfigureAwait(false);
-        var free = view.Active
+        var free = active
             .Select(s => (s.Address, Free: s.Devices.Count(d => (kind is null || Catalog.DeviceKind(d) == kind)
                 && !pinned.Any(p => p.Silo == s.Address && p.Device == d))))
             .Where(s => s.Free > 0)

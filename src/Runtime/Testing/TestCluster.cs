@@ -65,6 +65,7 @@ public sealed class TestCluster : IAsyncDisposable
             Name = $"silo-{index}",
             Port = 0,
             GatewayPort = 0,
+            BulkPort = 0,
             Membership = membership,
             ClusterSecret = _secret,
             HeartbeatPeriod = _options.HeartbeatPeriod,
