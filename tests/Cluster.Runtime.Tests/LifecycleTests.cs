@@ -42,6 +42,7 @@ public sealed class LifecycleTests(ClusterFixture fixture)
             Assert.NotNull(key);
 
             await _cluster.StopSiloAsync(extra);
+            Assert.Equal(DeactivationReason.SiloShutdown, EchoGrain.Deactivations[key!]);
             await _cluster.WaitForMembershipAsync();
             var now = await _cluster.Client.GetGrain<IEchoGrain>(key!).WhereAmI();
             Assert.NotEqual(extra.Address.ToString(), now);

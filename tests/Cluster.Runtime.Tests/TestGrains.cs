@@ -22,6 +22,13 @@ public sealed class EchoGrain : Grain, IEchoGrain
     public static readonly ConcurrentDictionary<string, int> Activations = new();
     public static readonly ConcurrentDictionary<string, TaskCompletionSource> Hanging = new();
     public static readonly ConcurrentDictionary<string, bool> SawCancellation = new();
+    public static readonly ConcurrentDictionary<string, DeactivationReason> Deactivations = new();
+
+    public override Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellation)
+    {
+        Deactivations[GrainKey] = reason;
+        return Task.CompletedTask;
+    }
 
     public override Task OnActivateAsync(CancellationToken cancellation)
     {
