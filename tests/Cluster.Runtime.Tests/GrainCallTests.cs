@@ -84,6 +84,27 @@ public sealed class GrainCallTests(ClusterFixture fixture)
     }
 
     [Fact]
+    public async Task A_client_skips_a_gateway_that_refuses_connections()
+    {
+        using var closed = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        closed.Start();
+        var deadPort = ((System.Net.IPEndPoint)closed.LocalEndpoint).Port;
+        closed.Stop(); // nothing listens there now
+        using var client = await Client.ClusterClient.ConnectAsync(new Client.ClusterClientOptions
+        {
+            Gateways = [new Uri($"http://127.0.0.1:{deadPort}/"), _cluster.Silos[2].GatewayUri],
+        });
+        for (var i = 0; i < 6; i++) // round robin starts at each gateway in turn
+            Assert.NotNull(await client.GetGrain<IEchoGrain>($"failover-{i}").WhereAmI());
+
+        var none = await Assert.ThrowsAsync<SiloUnavailableException>(() => Client.ClusterClient.ConnectAsync(new Client.ClusterClientOptions
+        {
+            Gateways = [new Uri($"http://127.0.0.1:{deadPort}/")],
+        }));
+        Assert.Contains("no gateway is ready", none.Message);
+    }
+
+    [Fact]
     public async Task Prefer_local_placement_activates_on_the_calling_silo()
     {
         for (var i = 0; i < 12; i++)
