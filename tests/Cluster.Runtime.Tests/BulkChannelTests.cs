@@ -25,11 +25,15 @@ public sealed class BulkChannelTests(ClusterFixture fixture)
         var caller = _cluster.Silos[0];
         var (key, home) = await GrainAwayFrom(caller, "bulk");
         var before = home.Bulk.BytesReceived;
+        var callerBefore = caller.Bulk.BytesReceived;
         var data = new byte[5 << 20];
         new Random(7).NextBytes(data);
         var reversed = await caller.GrainFactory.GetGrain<IEchoGrain>(key).Reverse(data);
         Assert.Equal(data.Reverse().ToArray(), reversed);
         Assert.Equal(before + data.Length, home.Bulk.BytesReceived);
+
+        // The 5 MB result came back over the caller's bulk port too.
+        Assert.Equal(callerBefore + data.Length, caller.Bulk.BytesReceived);
 
         // Below the threshold the segment stays in the HTTP/2 body.
         await caller.GrainFactory.GetGrain<IEchoGrain>(key).Reverse(new byte[1000]);

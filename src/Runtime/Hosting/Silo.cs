@@ -55,6 +55,7 @@ public sealed class Silo : IAsyncDisposable
         GrainFactory = new GrainFactory(Runtime);
         Catalog.Factory = GrainFactory;
         _agent.SilosLost += Runtime.OnSilosLost;
+        Connections = connections;
         connections.BulkPortOf = target => View.Silos.FirstOrDefault(s => s.Address == target)?.BulkPort ?? 0;
         _agent.Fenced += OnFenced;
     }
@@ -78,6 +79,7 @@ public sealed class Silo : IAsyncDisposable
     internal SiloMetrics Metrics { get; } = new();
     internal InMemoryMembership? DevelopmentTable { get; }
     internal BulkReceiver Bulk { get; }
+    internal SiloConnections Connections { get; }
     public int BulkPort => Bulk.Port;
 
     public static async Task<Silo> StartAsync(SiloSetup setup, CancellationToken cancellation = default)
@@ -126,6 +128,7 @@ public sealed class Silo : IAsyncDisposable
             silo.InternalPort = internalListen!.IPEndPoint!.Port;
             silo.GatewayPort = gatewayListen!.IPEndPoint!.Port;
             silo.Address = new SiloAddress(options.AdvertisedHost, silo.InternalPort, NextGeneration());
+            connections.ReplyBulk = ($"{options.AdvertisedHost}:{bulk.Port}", bulk);
             silo.Catalog.Silo = silo.Address;
             silo.Runtime.Self = silo.Address;
             var self = new SiloEntry(silo.Address, options.Name, silo.GatewayUri.ToString(), options.Devices, SiloStatus.Active, DateTimeOffset.UtcNow, bulk.Port);

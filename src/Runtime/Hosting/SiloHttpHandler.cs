@@ -68,10 +68,24 @@ internal sealed class SiloHttpHandler(Silo silo)
                 ? await silo.Runtime.InvokeAsync(grain, method, args, cancellation).ConfigureAwait(false)
                 : await silo.Catalog.InvokeAsync(grain, method, args, cancellation).ConfigureAwait(false);
             var response = OutgoingMessage.Result(method, result);
+            var bulkSent = Task.CompletedTask;
+            if (!routeAnywhere && response.SegmentBytes >= silo.Options.BulkThresholdBytes
+                && ReplyEndpoint(context.Request.Headers[WireFormat.ReplyBulkHeader].ToString()) is { } reply)
+            {
+                var id = Guid.NewGuid();
+                bulkSent = silo.Connections.Bulk.SendAsync(reply, id, response.Segments, cancellation);
+                response = response.WithBulkTransfer(id);
+            }
             context.Response.StatusCode = 200;
             context.Response.ContentType = WireFormat.ContentType;
             context.Response.ContentLength = response.Length;
             await response.WriteToAsync(context.Response.Body, cancellation).ConfigureAwait(false);
+            try { await bulkSent.ConfigureAwait(false); }
+            catch (Exception) when (!cancellation.IsCancellationRequested)
+            {
+                context.Abort(); // the caller waits for bytes that will not come: cut the call so it fails now
+                throw;
+            }
         }
         catch (GrainMovedException moved)
         {
@@ -90,6 +104,9 @@ internal sealed class SiloHttpHandler(Silo silo)
             await Error(context, e).ConfigureAwait(false);
         }
     }
+
+    static System.Net.IPEndPoint? ReplyEndpoint(string text) =>
+        System.Net.IPEndPoint.TryParse(text, out var endpoint) && endpoint.Port > 0 ? endpoint : null;
 
     async Task MembershipAsync(HttpContext context, IClusterMembership table)
     {

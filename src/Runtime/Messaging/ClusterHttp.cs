@@ -64,12 +64,13 @@ public static class ClusterHttp
 
     /// <summary>The result of a call, or the exception it ended with: the grain's own (recreated), a moved
     /// grain (409), or a transport-level refusal (401, 400, 404, 413, 503, 504).</summary>
-    internal static async Task<object?> ReadResultAsync(HttpResponseMessage response, GrainMethod method, long maxBytes, CancellationToken cancellation)
+    internal static async Task<object?> ReadResultAsync(HttpResponseMessage response, GrainMethod method, long maxBytes, CancellationToken cancellation,
+        Func<Guid, CancellationToken, Task<byte[][]>>? bulk = null)
     {
         if (response.StatusCode == HttpStatusCode.OK)
         {
             var stream = await response.Content.ReadAsStreamAsync(cancellation).ConfigureAwait(false);
-            using var message = await IncomingMessage.ReadAsync(stream, response.Content.Headers.ContentLength, maxBytes, cancellation).ConfigureAwait(false);
+            using var message = await IncomingMessage.ReadAsync(stream, response.Content.Headers.ContentLength, maxBytes, cancellation, bulk).ConfigureAwait(false);
             return message.ReadResult(method);
         }
         var text = await response.Content.ReadAsStringAsync(cancellation).ConfigureAwait(false);

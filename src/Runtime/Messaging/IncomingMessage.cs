@@ -121,5 +121,7 @@ public static class WireFormat
 {
     public const string ContentType = "application/x-cluster-call";
     public const string SecretHeader = "x-cluster-secret";
+    /// <summary>On a silo-to-silo call: "host:port" of the caller's bulk receiver, for large results.</summary>
+    public const string ReplyBulkHeader = "x-cluster-reply-bulk";
     public const int MaxHeaderBytes = 64 << 20;
 }

@@ -10,6 +10,11 @@ internal sealed class SiloConnections(string secret, long maxMessageBytes, long 
 {
     readonly BulkSender _bulk = new(secret);
 
+    internal BulkSender Bulk => _bulk;
+
+    /// <summary>Where peers may send large results for this silo's calls ("host:port" of its bulk receiver), and that receiver.</summary>
+    public (string Endpoint, BulkReceiver Receiver)? ReplyBulk { get; set; }
+
     /// <summary>A peer's bulk port from the membership view (0: none, send everything over HTTP/2).</summary>
     public Func<SiloAddress, int> BulkPortOf { get; set; } = _ => 0;
 
@@ -32,6 +37,7 @@ internal sealed class SiloConnections(string secret, long maxMessageBytes, long 
         }
         using var request = ClusterHttp.Post(_http, new Uri(target.BaseUri, "internal/invoke"), call.ToContent());
         request.Headers.Add(WireFormat.SecretHeader, secret);
+        if (ReplyBulk is { } reply) request.Headers.Add(WireFormat.ReplyBulkHeader, reply.Endpoint);
         try
         {
             var answered = CallAsync(request, method, linked.Token);
@@ -57,7 +63,8 @@ internal sealed class SiloConnections(string secret, long maxMessageBytes, long 
     async Task<object?> CallAsync(HttpRequestMessage request, GrainMethod method, CancellationToken cancellation)
     {
         using var response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellation).ConfigureAwait(false);
-        return await ClusterHttp.ReadResultAsync(response, method, maxMessageBytes, cancellation).ConfigureAwait(false);
+        Func<Guid, CancellationToken, Task<byte[][]>>? bulk = ReplyBulk is { } reply ? reply.Receiver.ReceiveAsync : null;
+        return await ClusterHttp.ReadResultAsync(response, method, maxMessageBytes, cancellation, bulk).ConfigureAwait(false);
     }
 
     /// <summary>POSTs JSON to another silo's internal endpoint (development membership uses it).</summary>
