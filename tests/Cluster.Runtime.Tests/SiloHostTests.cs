@@ -4,6 +4,7 @@ using System.Net.Sockets;
 using Cluster.Runtime.Client;
 using Cluster.Runtime.Diagnostics;
 using Cluster.Silo;
+using Silo = Cluster.Runtime.Silo;
 
 namespace Cluster.Runtime.Tests;
 
@@ -40,6 +41,21 @@ public sealed class SiloHostTests
     {
         var e = Assert.Throws<ArgumentException>(() => SiloConfiguration.Load(args, NoEnvironment, Path.GetTempPath()));
         Assert.Contains(expected, e.Message);
+    }
+
+    [Fact]
+    public async Task A_port_in_use_is_a_clear_error_at_start()
+    {
+        using var taken = new TcpListener(IPAddress.Loopback, 0);
+        taken.Start();
+        var port = ((IPEndPoint)taken.LocalEndpoint).Port;
+        var e = await Assert.ThrowsAsync<ArgumentException>(() => Silo.StartAsync(new SiloSetup
+        {
+            Options = new SiloOptions { Port = 0, GatewayPort = 0, BulkPort = port },
+        }));
+        Assert.Contains($"bulk port {port}", e.Message);
+        await using var fine = await Silo.StartAsync(new SiloSetup { Options = new SiloOptions { Port = 0, GatewayPort = 0, BulkPort = 0 } });
+        Assert.True(fine.IsReady);
     }
 
     static int FreePort()

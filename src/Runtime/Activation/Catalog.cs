@@ -176,6 +176,8 @@ internal sealed class Catalog : IAsyncDisposable
     {
         _closed = true;
         var live = _activations.Values.ToList();
+        // Activations still starting finish first (bounded), so they too get OnDeactivateAsync.
+        await Task.WhenAny(Task.WhenAll(live.Select(a => a.Settled)), Task.Delay(_options.CallTimeout)).ConfigureAwait(false);
         await Task.WhenAll(live.Select(a => DeactivateAsync(a, DeactivationReason.SiloShutdown))).ConfigureAwait(false);
     }
 

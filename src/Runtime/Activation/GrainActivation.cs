@@ -17,6 +17,7 @@ internal sealed class GrainActivation
     readonly object _gate = new();
     readonly List<GrainTimer> _timers = [];
     readonly TaskCompletionSource _deactivated = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    readonly TaskCompletionSource _settled = new(TaskCreationOptions.RunContinuationsAsynchronously);
     readonly Catalog _catalog;
     State _state = State.Activating;
     int _pendingCalls;
@@ -40,6 +41,8 @@ internal sealed class GrainActivation
     public IGrainFactory Factory => _catalog.Factory;
     public SiloAddress Silo => _catalog.Silo;
     public Task Deactivated => _deactivated.Task;
+    /// <summary>Completes once activation has succeeded or failed.</summary>
+    public Task Settled => _settled.Task;
     /// <summary>Why the activation failed, if it did (the grain belongs to another silo, OnActivateAsync threw).</summary>
     public Exception? Failure { get; private set; }
     public bool IsValid { get { lock (_gate) return _state == State.Valid; } }
@@ -61,6 +64,7 @@ internal sealed class GrainActivation
         await RunOnScheduler(async () => { await instance.OnActivateAsync(cancellation); return null; }).ConfigureAwait(false);
         lock (_gate) _state = State.Valid;
         _loop = Task.Run(RunMailboxAsync);
+        _settled.TrySetResult();
     }
 
     /// <summary>Queues a call or timer tick, also while activating; false when the activation is deactivating
@@ -154,6 +158,7 @@ internal sealed class GrainActivation
             _mailbox.Writer.TryComplete();
         }
         while (_mailbox.Reader.TryRead(out var turn)) turn.Done.TrySetException(error);
+        _settled.TrySetResult();
         CompleteDeactivation();
     }
 

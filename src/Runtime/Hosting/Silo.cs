@@ -1,4 +1,5 @@
 using System.Net;
+using System.Net.Sockets;
 using Cluster.Runtime.Activation;
 using Cluster.Runtime.Diagnostics;
 using Cluster.Runtime.Hosting;
@@ -116,8 +117,20 @@ public sealed class Silo : IAsyncDisposable
             kestrel.Listen(ip, options.GatewayPort, o => { o.Protocols = HttpProtocols.Http1AndHttp2; gatewayListen = o; });
         });
         var app = builder.Build();
-        var bulk = new BulkReceiver(IPAddress.Parse(options.ListenAddress), options.BulkPort, secret, options.MaxMessageBytes, options.CallTimeout * 2,
-            app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Cluster.Bulk"));
+        BulkReceiver bulk;
+        try
+        {
+            bulk = new BulkReceiver(IPAddress.Parse(options.ListenAddress), options.BulkPort, secret, options.MaxMessageBytes, options.CallTimeout * 2,
+                app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Cluster.Bulk"));
+        }
+        catch (SocketException e)
+        {
+            // Nothing is listening yet: release what was opened and say which port.
+            await app.DisposeAsync().ConfigureAwait(false);
+            connections.Dispose();
+            if (table is IAsyncDisposable disposable && table != developmentTable) await disposable.DisposeAsync().ConfigureAwait(false);
+            throw new ArgumentException($"bulk port {options.BulkPort} on {options.ListenAddress} cannot be bound: {e.Message}", e);
+        }
         var silo = new Silo(setup, app, table, developmentTable, connections, bulk);
         var handler = new SiloHttpHandler(silo);
         app.Run(handler.HandleAsync);
