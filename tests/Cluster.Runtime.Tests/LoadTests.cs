@@ -8,7 +8,7 @@ public sealed class LoadTests(ClusterFixture fixture)
     [Fact]
     public async Task Ten_thousand_concurrent_calls_over_three_silos_are_neither_lost_nor_duplicated()
     {
-        int Calls = int.Parse(Environment.GetEnvironmentVariable("LOADN") ?? "10000"), Grains = 100;
+        const int Calls = 10_000, Grains = 100;
         var silos = _cluster.Silos;
         // Half through the client's gateways, half from the silos themselves, all at once.
         var calls = Enumerable.Range(0, Calls).Select(i =>
