@@ -19,7 +19,6 @@ internal sealed class Catalog : IAsyncDisposable
     readonly IClusterMembership _directory;
     readonly IServiceProvider _services;
     readonly SiloOptions _options;
-    readonly IReadOnlyList<string> _devices;
     readonly Timer _collector;
     volatile bool _closed;
 
@@ -28,7 +27,6 @@ internal sealed class Catalog : IAsyncDisposable
     public Catalog(SiloOptions options, GrainRegistry registry, IClusterMembership directory, IServiceProvider services, SiloMetrics metrics, ILogger log)
     {
         (_options, _registry, _directory, _services, _metrics, Log) = (options, registry, directory, services, metrics, log);
-        _devices = options.Devices;
         _collector = new Timer(_ => CollectIdle(), null, options.CollectionPeriod, options.CollectionPeriod);
     }
 
@@ -125,11 +123,11 @@ internal sealed class Catalog : IAsyncDisposable
     {
         lock (_devicesInUse)
         {
-            foreach (var device in _devices)
+            foreach (var device in _options.Devices)
                 if ((kind is null || DeviceKind(device) == kind) && _devicesInUse.Add(device))
                     return device;
         }
-        throw new GrainMovedException(null, $"silo {Silo} has no free {kind ?? "any"} device for {grain} (devices: {string.Join(",", _devices)})");
+        throw new GrainMovedException(null, $"silo {Silo} has no free {kind ?? "any"} device for {grain} (devices: {string.Join(",", _options.Devices)})");
     }
 
     void ReleaseDevice(string device)

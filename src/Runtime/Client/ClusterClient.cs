@@ -53,11 +53,14 @@ public sealed class ClusterClient : IGrainFactory, IGrainCallInvoker, IDisposabl
     public TGrain GetGrain<TGrain>(string key) where TGrain : IGrainWithStringKey => _factory.GetGrain<TGrain>(key);
     public TGrain GetGrain<TGrain>(long key) where TGrain : IGrainWithIntegerKey => _factory.GetGrain<TGrain>(key);
 
-    public async Task<object?> InvokeAsync(GrainId grain, GrainMethod method, object?[] args, CancellationToken cancellation)
+    public Task<object?> InvokeAsync(GrainId grain, GrainMethod method, object?[] args, CancellationToken cancellation)
     {
         var message = OutgoingMessage.Call(grain, method, args);
-        using var timeout = new CancellationTokenSource(_options.CallTimeout);
-        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellation, timeout.Token);
+        return CallDeadline.RunAsync(grain, method, _options.CallTimeout, cancellation, token => SendAsync(grain, method, message, token));
+    }
+
+    async Task<object?> SendAsync(GrainId grain, GrainMethod method, OutgoingMessage message, CancellationToken cancellation)
+    {
         var gateways = _options.Gateways;
         var first = (int)((uint)Interlocked.Increment(ref _next) % (uint)gateways.Count);
         Exception? refused = null;
@@ -67,16 +70,12 @@ public sealed class ClusterClient : IGrainFactory, IGrainCallInvoker, IDisposabl
             using var request = ClusterHttp.Post(_http, new Uri(gateway, "gateway/invoke"), message.ToContent());
             try
             {
-                using var response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, linked.Token).ConfigureAwait(false);
-                return await ClusterHttp.ReadResultAsync(response, method, _options.MaxMessageBytes, linked.Token).ConfigureAwait(false);
+                using var response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellation).ConfigureAwait(false);
+                return await ClusterHttp.ReadResultAsync(response, method, _options.MaxMessageBytes, cancellation).ConfigureAwait(false);
             }
             catch (HttpRequestException e) when (e.InnerException is SocketException { SocketErrorCode: SocketError.ConnectionRefused })
             {
                 refused = e; // never reached that gateway, so trying another cannot run the call twice
-            }
-            catch (OperationCanceledException) when (timeout.IsCancellationRequested && !cancellation.IsCancellationRequested)
-            {
-                throw new TimeoutException($"{grain}.{method.Name} did not answer within {_options.CallTimeout.TotalSeconds:0.###} s");
             }
             catch (Exception e) when (e is HttpRequestException or IOException)
             {

@@ -34,7 +34,6 @@ public sealed class Silo : IAsyncDisposable
 
     readonly WebApplication _app;
     readonly MembershipAgent _agent;
-    readonly SiloConnections _connections;
     readonly IClusterMembership _table;
     volatile bool _ready;
     int _stopped;
@@ -47,16 +46,14 @@ public sealed class Silo : IAsyncDisposable
         _app = app;
         _table = table;
         DevelopmentTable = developmentTable;
-        _connections = connections;
-        var log = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Cluster.Silo");
-        Log = log;
-        _agent = new MembershipAgent(table, Options, log);
-        Catalog = new Catalog(Options, Registry, table, app.Services, Metrics, log);
+        Connections = connections;
+        Log = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Cluster.Silo");
+        _agent = new MembershipAgent(table, Options, Log);
+        Catalog = new Catalog(Options, Registry, table, app.Services, Metrics, Log);
         Runtime = new SiloRuntime(Options, Registry, Catalog, table, _agent, connections);
         GrainFactory = new GrainFactory(Runtime);
         Catalog.Factory = GrainFactory;
         _agent.SilosLost += Runtime.OnSilosLost;
-        Connections = connections;
         connections.BulkPortOf = target => View.Silos.FirstOrDefault(s => s.Address == target)?.BulkPort ?? 0;
         _agent.Fenced += OnFenced;
     }
@@ -91,8 +88,20 @@ public sealed class Silo : IAsyncDisposable
             throw new ArgumentException("silos sharing an in-memory membership call each other, so they need one cluster secret");
         var secret = options.ClusterSecret ?? Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(16));
         options.ClusterSecret = secret;
+        // The bulk port is bound first: if it is taken, nothing else has been opened yet.
+        BulkReceiver bulk;
+        try { bulk = new BulkReceiver(IPAddress.Parse(options.ListenAddress), options.BulkPort, secret, options.MaxMessageBytes, options.CallTimeout * 2); }
+        catch (SocketException e) { throw new ArgumentException($"bulk port {options.BulkPort} on {options.ListenAddress} cannot be bound: {e.Message}", e); }
         var connections = new SiloConnections(secret, options.MaxMessageBytes, options.BulkThresholdBytes);
-        var (table, developmentTable) = await OpenMembershipAsync(setup, connections, cancellation).ConfigureAwait(false);
+        IClusterMembership table;
+        InMemoryMembership? developmentTable;
+        try { (table, developmentTable) = await OpenMembershipAsync(setup, connections, cancellation).ConfigureAwait(false); }
+        catch
+        {
+            connections.Dispose();
+            await bulk.DisposeAsync().ConfigureAwait(false);
+            throw;
+        }
 
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
@@ -117,27 +126,13 @@ public sealed class Silo : IAsyncDisposable
             kestrel.Listen(ip, options.GatewayPort, o => { o.Protocols = HttpProtocols.Http1AndHttp2; gatewayListen = o; });
         });
         var app = builder.Build();
-        BulkReceiver bulk;
-        try
-        {
-            bulk = new BulkReceiver(IPAddress.Parse(options.ListenAddress), options.BulkPort, secret, options.MaxMessageBytes, options.CallTimeout * 2,
-                app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Cluster.Bulk"));
-        }
-        catch (SocketException e)
-        {
-            // Nothing is listening yet: release what was opened and say which port.
-            await app.DisposeAsync().ConfigureAwait(false);
-            connections.Dispose();
-            if (table is IAsyncDisposable disposable && table != developmentTable) await disposable.DisposeAsync().ConfigureAwait(false);
-            throw new ArgumentException($"bulk port {options.BulkPort} on {options.ListenAddress} cannot be bound: {e.Message}", e);
-        }
         var silo = new Silo(setup, app, table, developmentTable, connections, bulk);
         var handler = new SiloHttpHandler(silo);
         app.Run(handler.HandleAsync);
         try
         {
             await app.StartAsync(cancellation).ConfigureAwait(false);
-            bulk.Start();
+            bulk.Start(app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Cluster.Bulk"));
             silo.InternalPort = internalListen!.IPEndPoint!.Port;
             silo.GatewayPort = gatewayListen!.IPEndPoint!.Port;
             silo.Address = new SiloAddress(options.AdvertisedHost, silo.InternalPort, NextGeneration());
@@ -227,7 +222,7 @@ public sealed class Silo : IAsyncDisposable
             try { await _app.StopAsync(now.Token).ConfigureAwait(false); }
             catch (OperationCanceledException) { }
         }
-        _connections.Dispose();
+        Connections.Dispose();
         await Bulk.DisposeAsync().ConfigureAwait(false);
         await Catalog.DisposeAsync().ConfigureAwait(false);
         await _agent.DisposeAsync().ConfigureAwait(false);

@@ -24,19 +24,8 @@ internal sealed class SiloRuntime(
 
     public SiloAddress Self { get; set; } = null!;
 
-    public async Task<object?> InvokeAsync(GrainId grain, GrainMethod method, object?[] args, CancellationToken cancellation)
-    {
-        using var timeout = new CancellationTokenSource(options.CallTimeout);
-        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellation, timeout.Token);
-        try
-        {
-            return await RouteAsync(grain, method, args, linked.Token).ConfigureAwait(false);
-        }
-        catch (OperationCanceledException) when (timeout.IsCancellationRequested && !cancellation.IsCancellationRequested)
-        {
-            throw new TimeoutException($"{grain}.{method.Name} did not answer within {options.CallTimeout.TotalSeconds:0.###} s");
-        }
-    }
+    public Task<object?> InvokeAsync(GrainId grain, GrainMethod method, object?[] args, CancellationToken cancellation) =>
+        CallDeadline.RunAsync(grain, method, options.CallTimeout, cancellation, token => RouteAsync(grain, method, args, token));
 
     async Task<object?> RouteAsync(GrainId grain, GrainMethod method, object?[] args, CancellationToken cancellation)
     {
@@ -91,27 +80,23 @@ internal sealed class SiloRuntime(
         // One directory lookup per grain at a time: a burst of first calls to a grain must not become a
         // burst of requests to the directory (in development mode, to silo 0).
         var lookup = _lookups.GetOrAdd(grain, g => LookUpOnceAsync(grainClass, g, NoSilos));
+        // Whichever task won the entry removes exactly itself once done, so the next miss looks up afresh.
+        lookup.ContinueWith(t => _lookups.TryRemove(new(grain, t)), TaskScheduler.Default);
         return lookup.WaitAsync(cancellation);
     }
 
     static readonly IReadOnlySet<SiloAddress> NoSilos = new HashSet<SiloAddress>();
 
+    /// <summary>The directory's entry for the grain, or a placement. Shared by concurrent callers, so it runs
+    /// under its own deadline rather than any one caller's token.</summary>
     async Task<GrainLocation> LookUpOnceAsync(GrainClass grainClass, GrainId grain, IReadOnlySet<SiloAddress> avoid)
     {
-        try
-        {
-            await Task.Yield(); // leave GetOrAdd before the lookup's own continuation can remove the entry
-            var view = membership.View;
-            using var timeout = new CancellationTokenSource(options.CallTimeout);
-            var registered = await directory.LookupAsync(grain, timeout.Token).ConfigureAwait(false);
-            if (registered is not null && view.IsActive(registered.Silo)) return _cache[grain] = registered;
-            var silo = await _placement.PickAsync(grainClass, grain, Self, view, avoid, timeout.Token).ConfigureAwait(false);
-            return new GrainLocation(grain, silo, null);
-        }
-        finally
-        {
-            _lookups.TryRemove(grain, out _);
-        }
+        var view = membership.View;
+        using var timeout = new CancellationTokenSource(options.CallTimeout);
+        var registered = await directory.LookupAsync(grain, timeout.Token).ConfigureAwait(false);
+        if (registered is not null && view.IsActive(registered.Silo)) return _cache[grain] = registered;
+        var silo = await _placement.PickAsync(grainClass, grain, Self, view, avoid, timeout.Token).ConfigureAwait(false);
+        return new GrainLocation(grain, silo, null);
     }
 
     /// <summary>Membership says these silos are gone: forget where their grains were and fail calls in flight to them.</summary>

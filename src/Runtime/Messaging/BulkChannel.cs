@@ -21,15 +21,15 @@ internal sealed class BulkReceiver : IAsyncDisposable
     readonly byte[] _secret;
     readonly long _maxBytes;
     readonly TimeSpan _unclaimedFor;
-    readonly ILogger _log;
+    ILogger _log = Microsoft.Extensions.Logging.Abstractions.NullLogger.Instance;
     readonly CancellationTokenSource _stop = new();
     readonly ConcurrentDictionary<Guid, TaskCompletionSource<byte[][]>> _transfers = new();
     readonly ConcurrentDictionary<Socket, byte> _connections = new();
     Task _accepting = Task.CompletedTask;
 
-    public BulkReceiver(IPAddress address, int port, string secret, long maxBytes, TimeSpan unclaimedFor, ILogger log)
+    public BulkReceiver(IPAddress address, int port, string secret, long maxBytes, TimeSpan unclaimedFor)
     {
-        (_secret, _maxBytes, _unclaimedFor, _log) = (Encoding.UTF8.GetBytes(secret), maxBytes, unclaimedFor, log);
+        (_secret, _maxBytes, _unclaimedFor) = (Encoding.UTF8.GetBytes(secret), maxBytes, unclaimedFor);
         _listener = new Socket(address.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
         _listener.Bind(new IPEndPoint(address, port));
         _listener.Listen(128);
@@ -40,7 +40,11 @@ internal sealed class BulkReceiver : IAsyncDisposable
     public long BytesReceived => Interlocked.Read(ref _bytesReceived);
     long _bytesReceived;
 
-    public void Start() => _accepting = Task.Run(AcceptLoopAsync);
+    public void Start(ILogger log)
+    {
+        _log = log;
+        _accepting = Task.Run(AcceptLoopAsync);
+    }
 
     /// <summary>The segments of transfer <paramref name="id"/>, as they arrive (or already arrived).</summary>
     public async Task<byte[][]> ReceiveAsync(Guid id, CancellationToken cancellation)

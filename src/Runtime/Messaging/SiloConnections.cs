@@ -8,9 +8,7 @@ namespace Cluster.Runtime.Messaging;
 /// than left to hang until their timeout.</summary>
 internal sealed class SiloConnections(string secret, long maxMessageBytes, long bulkThresholdBytes) : IDisposable
 {
-    readonly BulkSender _bulk = new(secret);
-
-    internal BulkSender Bulk => _bulk;
+    internal BulkSender Bulk { get; } = new(secret);
 
     /// <summary>Where peers may send large results for this silo's calls ("host:port" of its bulk receiver), and that receiver.</summary>
     public (string Endpoint, BulkReceiver Receiver)? ReplyBulk { get; set; }
@@ -32,7 +30,7 @@ internal sealed class SiloConnections(string secret, long maxMessageBytes, long 
         if (bulkPort > 0 && IPAddress.TryParse(target.Host, out var ip))
         {
             var id = Guid.NewGuid();
-            bulkSent = _bulk.SendAsync(new IPEndPoint(ip, bulkPort), id, call.Segments, linked.Token);
+            bulkSent = Bulk.SendAsync(new IPEndPoint(ip, bulkPort), id, call.Segments, linked.Token);
             call = call.WithBulkTransfer(id);
         }
         using var request = ClusterHttp.Post(_http, new Uri(target.BaseUri, "internal/invoke"), call.ToContent());
@@ -86,7 +84,7 @@ internal sealed class SiloConnections(string secret, long maxMessageBytes, long 
     {
         _http.Dispose();
         _control.Dispose();
-        _bulk.Dispose();
+        Bulk.Dispose();
         foreach (var cts in _alive.Values) cts.Cancel();
     }
 }
