@@ -58,6 +58,27 @@ public sealed class SiloHostTests
         Assert.True(fine.IsReady);
     }
 
+    [Fact]
+    public async Task A_silo_started_before_silo_0_joins_once_silo_0_is_up_and_gives_up_with_a_reason_otherwise()
+    {
+        var primaryPort = FreePort();
+        SiloOptions Options(string membership, int port, TimeSpan? join = null) => new()
+        {
+            Port = port, GatewayPort = 0, BulkPort = 0, Membership = membership, ClusterSecret = "early-secret",
+            HeartbeatPeriod = TimeSpan.FromMilliseconds(100), DeathTimeout = TimeSpan.FromSeconds(5), JoinTimeout = join ?? TimeSpan.FromSeconds(60),
+        };
+        var early = Silo.StartAsync(new SiloSetup { Options = Options($"dev:127.0.0.1:{primaryPort}", 0) });
+        Assert.False(early.IsCompleted);
+        await using var primary = await Silo.StartAsync(new SiloSetup { Options = Options("dev", primaryPort) });
+        await using var joined = await early.WaitAsync(TimeSpan.FromSeconds(30));
+        Assert.True(await Eventually.HoldsAsync(() => primary.View.Active.Count == 2 && joined.View.Active.Count == 2, TimeSpan.FromSeconds(10)));
+
+        var nobody = FreePort();
+        var e = await Assert.ThrowsAsync<SiloUnavailableException>(() =>
+            Silo.StartAsync(new SiloSetup { Options = Options($"dev:127.0.0.1:{nobody}", 0, join: TimeSpan.FromSeconds(1)) }));
+        Assert.Contains("could not join the membership within 1 s", e.Message);
+    }
+
     static int FreePort()
     {
         using var listener = new TcpListener(IPAddress.Loopback, 0);

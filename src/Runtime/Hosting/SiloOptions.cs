@@ -30,6 +30,8 @@ public sealed class SiloOptions
     /// <summary>A silo whose heartbeat is older than this is declared dead.</summary>
     public TimeSpan DeathTimeout { get; set; } = TimeSpan.FromSeconds(10);
     /// <summary>Default idle time before an activation is deactivated ([CollectionAge] overrides it).</summary>
+    /// <summary>How long a starting silo keeps trying to reach the membership table before giving up.</summary>
+    public TimeSpan JoinTimeout { get; set; } = TimeSpan.FromSeconds(60);
     public TimeSpan CollectionAge { get; set; } = TimeSpan.FromMinutes(15);
     public TimeSpan CollectionPeriod { get; set; } = TimeSpan.FromSeconds(10);
     /// <summary>Largest message (call or result, JSON and binary segments) a silo accepts.</summary>

@@ -27,7 +27,26 @@ internal sealed class MembershipAgent : IAsyncDisposable
     public async Task JoinAsync(SiloEntry self, CancellationToken cancellation)
     {
         Self = self.Address;
-        await _table.JoinAsync(self, cancellation).ConfigureAwait(false);
+        // The table may not be up yet (silo 0 or the database starting alongside this silo): keep trying
+        // for a while, then fail with the reason.
+        var deadline = DateTime.UtcNow + _options.JoinTimeout;
+        while (true)
+        {
+            try
+            {
+                await _table.JoinAsync(self, cancellation).ConfigureAwait(false);
+                break;
+            }
+            catch (Exception e) when (e is not OperationCanceledException && DateTime.UtcNow < deadline)
+            {
+                _log.LogWarning("joining the membership failed, retrying: {Message}", e.Message);
+                await Task.Delay(_options.HeartbeatPeriod, cancellation).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                throw new SiloUnavailableException($"could not join the membership within {_options.JoinTimeout.TotalSeconds:0.#} s: {e.Message}", e);
+            }
+        }
         await RefreshAsync(cancellation).ConfigureAwait(false);
         _loop = Task.Run(LoopAsync);
     }
