@@ -1,3 +1,5 @@
+using System.Buffers;
+
 namespace Cluster.Model.Tokenization;
 
 /// <summary>
@@ -10,27 +12,32 @@ public sealed record AddedToken(string Content, int Id, bool Special = true, boo
 internal sealed class AddedTokenMatcher
 {
     private readonly Dictionary<char, AddedToken[]> _byFirstChar;
+    private readonly SearchValues<char> _firstChars;   // a vectorized scan skips text that cannot start a token
 
     public AddedTokenMatcher(IEnumerable<AddedToken> tokens)
     {
         _byFirstChar = tokens.Where(t => t.Content.Length > 0)
             .GroupBy(t => t.Content[0])
             .ToDictionary(g => g.Key, g => g.OrderByDescending(t => t.Content.Length).ToArray());
+        _firstChars = SearchValues.Create([.. _byFirstChar.Keys]);
     }
 
-    /// <summary>Segments of text: (start, end, token) with token null for ordinary text between matches.</summary>
-    public List<(int Start, int End, AddedToken? Token)> Split(string text)
+    /// <summary>Segments of text into segments (cleared first): (start, end, token) with token null for ordinary text between matches.</summary>
+    public void Split(string text, List<(int Start, int End, AddedToken? Token)> segments)
     {
-        var segments = new List<(int, int, AddedToken?)>();
+        segments.Clear();
         int plainStart = 0;
         if (_byFirstChar.Count == 0)
         {
             if (text.Length > 0) segments.Add((0, text.Length, null));
-            return segments;
+            return;
         }
         for (int i = 0; i < text.Length; i++)
         {
-            if (!_byFirstChar.TryGetValue(text[i], out var candidates)) continue;
+            int skip = text.AsSpan(i).IndexOfAny(_firstChars);
+            if (skip < 0) break;
+            i += skip;
+            var candidates = _byFirstChar[text[i]];
             AddedToken? match = null;
             foreach (var c in candidates)
                 if (string.CompareOrdinal(text, i, c.Content, 0, c.Content.Length) == 0) { match = c; break; }
@@ -44,6 +51,5 @@ internal sealed class AddedTokenMatcher
             i = end - 1;
         }
         if (plainStart < text.Length) segments.Add((plainStart, text.Length, null));
-        return segments;
     }
 }

@@ -1,26 +1,21 @@
-using System.Collections.Concurrent;
-
 namespace Cluster.Model.Tokenization;
 
 /// <summary>
 /// Byte-level BPE over a vocabulary and ranked merges: a word's bytes start as single-byte symbols and the adjacent
 /// pair with the lowest merge rank (leftmost on ties) is merged until none applies, as HF tokenizers' BPE does.
-/// Results are cached per pre-token; long words use a heap so a 10 MB word costs n log n, not n².
+/// Results are cached per pre-token (<see cref="WordCache"/>); long words use a heap so a 10 MB word costs n log n, not n².
 /// </summary>
 internal sealed class BytePairModel
 {
-    private const int HeapThreshold = 48, CacheableLength = 256, CacheCapacity = 200_000;
+    private const int HeapThreshold = 48;
 
     private readonly Dictionary<long, (int Rank, int Id)> _merges;
     private readonly int[] _byteIds = new int[256];
-    private readonly ConcurrentDictionary<string, int[]> _cache = new();
-    private readonly ConcurrentDictionary<string, int[]>.AlternateLookup<ReadOnlySpan<char>> _cacheBySpan;
-    private int _cacheEntries;   // ConcurrentDictionary.Count takes every lock; an approximate count is enough here
+    private readonly WordCache _cache = new();
 
     public BytePairModel(IReadOnlyDictionary<string, int> vocab, IReadOnlyList<(string Left, string Right)> merges, string source)
     {
         Vocab = vocab;
-        _cacheBySpan = _cache.GetAlternateLookup<ReadOnlySpan<char>>();
         for (int b = 0; b < 256; b++)
             _byteIds[b] = vocab.TryGetValue(ByteLevel.ByteToChar[b].ToString(), out int id) ? id : -1;
         _merges = new Dictionary<long, (int, int)>(merges.Count, PairKeyComparer.Instance);
@@ -42,16 +37,11 @@ internal sealed class BytePairModel
     private static long Key(int a, int b) => ((long)a << 32) | (uint)b;
 
     /// <summary>Tokens of one pre-token as (id, byte length) pairs, flattened.</summary>
-    public int[] Encode(ReadOnlySpan<char> word, ReadOnlySpan<byte> utf8)
+    public ReadOnlySpan<int> Encode(ReadOnlySpan<char> word, ReadOnlySpan<byte> utf8)
     {
-        bool cacheable = word.Length <= CacheableLength;
-        if (cacheable && _cacheBySpan.TryGetValue(word, out var cached)) return cached;
+        if (_cache.TryGet(word, out var cached)) return cached;
         var result = utf8.Length <= HeapThreshold ? MergeByScan(utf8) : MergeByHeap(utf8);
-        if (cacheable)
-        {
-            if (Interlocked.Increment(ref _cacheEntries) > CacheCapacity) { _cache.Clear(); Interlocked.Exchange(ref _cacheEntries, 0); }
-            _cacheBySpan.TryAdd(word, result);
-        }
+        _cache.Add(word, result);
         return result;
     }
 

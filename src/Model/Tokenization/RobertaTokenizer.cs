@@ -81,22 +81,20 @@ public sealed class RobertaTokenizer : Tokenizer
         Span<byte> buffer = rented is not null ? rented : stackalloc byte[maxBytes];
         try
         {
-            bool ascii = Ascii.IsValid(span);
-            int byteCount;
-            int[]? charStart = null, charEnd = null;
-            if (ascii) byteCount = Ascii.FromUtf16(span, buffer, out int written) == OperationStatus.Done ? written : throw new InvalidOperationException();
-            else (byteCount, charStart, charEnd) = Utf8WithCharMap(span, buffer);
-            var tokens = _model.Encode(span, buffer[..byteCount]);
+            // Invalid UTF-16 (a lone surrogate) becomes U+FFFD, as Python would have had to replace it too.
+            var utf8 = buffer[..Encoding.UTF8.GetBytes(span, buffer)];
+            var tokens = _model.Encode(span, utf8);
+            var chars = new Utf8CharWalker(span, ascii: utf8.Length == span.Length);
             int p = 0;
             for (int t = 0; t < tokens.Length; t += 2)
             {
                 int len = tokens[t + 1];
-                int first = ascii ? p : charStart![p], last = ascii ? p + len : charEnd![p + len - 1];
+                int first = chars.CharStartOfByte(p), last = chars.CharEndOfByte(p + len - 1);
                 int leading = 0, trailing = 0;
                 if (Settings.TrimOffsets)
                 {
-                    while (leading < len && buffer[p + leading] == (byte)' ') leading++;
-                    while (trailing < len && buffer[p + len - 1 - trailing] == (byte)' ') trailing++;
+                    while (leading < len && utf8[p + leading] == (byte)' ') leading++;
+                    while (trailing < len && utf8[p + len - 1 - trailing] == (byte)' ') trailing++;
                 }
                 int start = Map(a + first), end = Map(a + last);
                 if (leading > 0)
@@ -117,21 +115,45 @@ public sealed class RobertaTokenizer : Tokenizer
         int Map(int index) => !prefixed ? index : index == 0 ? shift + 1 : shift + index;
     }
 
-    /// <summary>UTF-8 of span, with the UTF-16 range of the character each byte belongs to (invalid UTF-16 becomes U+FFFD).</summary>
-    private static (int Count, int[] Start, int[] End) Utf8WithCharMap(ReadOnlySpan<char> span, Span<byte> buffer)
+    /// <summary>
+    /// Maps byte positions of a piece's UTF-8 to its UTF-16 positions, for positions asked in increasing order
+    /// (tokens come left to right), so it needs no per-byte table.
+    /// </summary>
+    private ref struct Utf8CharWalker
     {
-        var start = new int[buffer.Length];
-        var end = new int[buffer.Length];
-        int bi = 0;
-        for (int ci = 0; ci < span.Length;)
+        private readonly ReadOnlySpan<char> _chars;
+        private readonly bool _ascii;
+        private int _char, _byte, _charUnits, _charBytes;   // the current character: where it starts, and its size
+
+        public Utf8CharWalker(ReadOnlySpan<char> chars, bool ascii)
         {
-            Rune.DecodeFromUtf16(span[ci..], out var rune, out int used);
-            int nb = rune.EncodeToUtf8(buffer[bi..]);
-            for (int k = 0; k < nb; k++) { start[bi + k] = ci; end[bi + k] = ci + used; }
-            bi += nb;
-            ci += used;
+            _chars = chars;
+            _ascii = ascii;
+            _charBytes = Measure(chars, 0, out _charUnits);
         }
-        return (bi, start, end);
+
+        /// <summary>UTF-16 index of the character that byte belongs to.</summary>
+        public int CharStartOfByte(int bytePosition)
+        {
+            if (_ascii) return bytePosition;
+            while (_byte + _charBytes <= bytePosition)
+            {
+                _byte += _charBytes;
+                _char += _charUnits;
+                _charBytes = Measure(_chars, _char, out _charUnits);
+            }
+            return _char;
+        }
+
+        /// <summary>UTF-16 index just past the character that byte belongs to.</summary>
+        public int CharEndOfByte(int bytePosition) => _ascii ? bytePosition + 1 : CharStartOfByte(bytePosition) + _charUnits;
+
+        private static int Measure(ReadOnlySpan<char> chars, int at, out int units)
+        {
+            if (at >= chars.Length) { units = 1; return 1; }
+            Rune.DecodeFromUtf16(chars[at..], out var rune, out units);
+            return rune.Utf8SequenceLength;
+        }
     }
 
     /// <summary>HF's ByteLevel decoder: table characters back to bytes, then UTF-8 with U+FFFD for invalid bytes.</summary>

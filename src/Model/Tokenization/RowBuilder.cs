@@ -28,9 +28,11 @@ internal sealed class RowBuilder(int length, bool withShapeAndPronunciation)
     public TokenEncoding Build()
     {
         if (_n != length) throw new InvalidOperationException($"row built with {_n} of {length} tokens");
+        var attention = new int[length];
+        Array.Fill(attention, 1);
         return new TokenEncoding
         {
-            InputIds = _ids, TokenTypeIds = _types, AttentionMask = Enumerable.Repeat(1, length).ToArray(),
+            InputIds = _ids, TokenTypeIds = _types, AttentionMask = attention,
             SpecialTokensMask = _special, Offsets = _offsets, WordIds = _words, SequenceIds = _sequences,
             InputShapeIds = _shapes, InputPronunciationIds = _pronunciations,
         };
