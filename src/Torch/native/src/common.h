@@ -43,6 +43,9 @@ at::ScalarType dtype(int code);
 at::TensorOptions options(int dtype_code, int dev_type, int dev_index);
 std::vector<at::Tensor> tensors(const ct_tensor* hs, int n);
 
+// F.dropout, with a parallel mask generator on the CPU (dropout.cpp).
+at::Tensor dropout(const at::Tensor& x, double p, bool train);
+
 // Runs f; a libtorch error gets both operands' shapes appended, since broadcasting errors
 // otherwise name only the dimension that disagreed.
 template <class F>

@@ -33,7 +33,7 @@ at::Tensor exact_attention(const at::Tensor& q, const at::Tensor& k, const at::T
       scores = scores.add(*mask);  // a mask wider than the scores broadcasts them up: not in place
   }
   auto probs = scores.softmax(-1);
-  if (dropout_p > 0) probs = at::dropout(probs, dropout_p, /*train=*/true);
+  if (dropout_p > 0) probs = ct::dropout(probs, dropout_p, /*train=*/true);
   return at::matmul(probs, v);
 }
 
@@ -52,8 +52,6 @@ CT_API ct_tensor ct_layer_norm(ct_tensor x, const int64_t* shape, int ndim, ct_t
 CT_API ct_tensor ct_gelu(ct_tensor x, int tanh_approximation) {
   CT_TENSOR(at::gelu(ct::T(x), tanh_approximation ? "tanh" : "none"))
 }
-
-CT_API ct_tensor ct_dropout(ct_tensor x, double p, int train) { CT_TENSOR(at::dropout(ct::T(x), p, train != 0)) }
 
 CT_API ct_tensor ct_embedding(ct_tensor weight, ct_tensor indices, int64_t padding_idx) {
   CT_TENSOR(at::embedding(ct::T(weight), ct::T(indices), padding_idx))
