@@ -56,9 +56,7 @@ public abstract class Tokenizer
     {
         options ??= EncodeOptions.Default;
         options.Validate();
-        var scratch = Scratch.ForThisThread();
-        var first = TokenizeSequence([text], pretokenized: false, scratch.First, scratch.Segments);
-        var second = pair is null ? null : TokenizeSequence([pair], pretokenized: false, scratch.Second, scratch.Segments);
+        var (first, second) = TokenizeSequences([text], pair is null ? null : [pair], pretokenized: false);
         return PadGroup(Assemble(first, second, options), options);
     }
 
@@ -68,9 +66,7 @@ public abstract class Tokenizer
         options ??= EncodeOptions.Default;
         options.Validate();
         CheckPretokenizedAllowed();
-        var scratch = Scratch.ForThisThread();
-        var first = TokenizeSequence(words, pretokenized: true, scratch.First, scratch.Segments);
-        var second = pairWords is null ? null : TokenizeSequence(pairWords, pretokenized: true, scratch.Second, scratch.Segments);
+        var (first, second) = TokenizeSequences(words, pairWords, pretokenized: true);
         return PadGroup(Assemble(first, second, options), options);
     }
 
@@ -88,9 +84,8 @@ public abstract class Tokenizer
         Parallel.For(0, count, new ParallelOptions { MaxDegreeOfParallelism = maxDegreeOfParallelism }, i =>
         {
             var (a, b) = input(i);
-            var scratch = Scratch.ForThisThread();
-            groups[i] = Assemble(TokenizeSequence([a], false, scratch.First, scratch.Segments),
-                                 b is null ? null : TokenizeSequence([b], false, scratch.Second, scratch.Segments), options);
+            var (first, second) = TokenizeSequences([a], b is null ? null : [b], pretokenized: false);
+            groups[i] = Assemble(first, second, options);
         });
         var rows = new List<TokenEncoding>();
         var mapping = new List<int>();
@@ -142,6 +137,15 @@ public abstract class Tokenizer
                 t_current = scratch = new Scratch();
             return scratch;
         }
+    }
+
+    /// <summary>Tokens of one or two sequences in this thread's scratch lists, valid until its next encode.</summary>
+    private (List<TokenSpan> First, List<TokenSpan>? Second) TokenizeSequences(IReadOnlyList<string> first, IReadOnlyList<string>? second,
+                                                                             bool pretokenized)
+    {
+        var scratch = Scratch.ForThisThread();
+        return (TokenizeSequence(first, pretokenized, scratch.First, scratch.Segments),
+                second is null ? null : TokenizeSequence(second, pretokenized, scratch.Second, scratch.Segments));
     }
 
     /// <summary>Tokens of one sequence (a text, or pre-split words) with code-point offsets, into output (cleared first).</summary>
