@@ -20,14 +20,13 @@ internal static class TokenizerThroughputBench
         int repeats = options.Repeats;
         int threads = Environment.ProcessorCount;
 
-        var tokenizer = AutoTokenizer.FromPretrained(modelDir);
         var encode = new EncodeOptions { AddSpecialTokens = false };
         // The same text without its lines that hold stress words (over 64 characters, up to thousands): closer to a corpus.
         string plainPath = Path.ChangeExtension(textPath, ".plain.txt");
         File.WriteAllLines(plainPath, File.ReadAllLines(textPath).Where(l => !l.Split(' ', '\t').Any(w => w.Length > 64)));
         foreach (var (path, label) in new[] { (textPath, "varied text with long stress words"), (plainPath, "the same without lines holding words over 64 characters") })
             Throughput(modelDir, encode, options, path, label, modules, threads, repeats);
-        LongLines(tokenizer, encode, File.ReadAllLines(textPath));
+        LongLines(AutoTokenizer.FromPretrained(modelDir), encode, File.ReadAllLines(textPath));
         return 0;
     }
 

@@ -27,11 +27,6 @@ internal sealed class AddedTokenMatcher
     {
         segments.Clear();
         int plainStart = 0;
-        if (_byFirstChar.Count == 0)
-        {
-            if (text.Length > 0) segments.Add((0, text.Length, null));
-            return;
-        }
         for (int i = 0; i < text.Length; i++)
         {
             int skip = text.AsSpan(i).IndexOfAny(_firstChars);

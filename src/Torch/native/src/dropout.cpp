@@ -91,8 +91,7 @@ struct CpuDropout : public torch::autograd::Function<CpuDropout> {
 namespace ct {
 
 at::Tensor dropout(const at::Tensor& x, double p, bool train) {
-  if (train && p > 0 && p < 1 && x.is_cpu() && x.numel() > 0 && !x.is_sparse() &&
-      (at::isFloatingType(x.scalar_type())))
+  if (train && p > 0 && p < 1 && x.is_cpu() && x.numel() > 0 && !x.is_sparse() && at::isFloatingType(x.scalar_type()))
     return CpuDropout::apply(x, p);
   return at::dropout(x, p, train);
 }
