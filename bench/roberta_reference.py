@@ -6,7 +6,8 @@ Debian's python3-torch (the libtorch the binding uses).
 
 It then serves timing requests, one per line on stdin, so that the benchmark can interleave its
 own passes with the reference's on a machine whose speed drifts: "forward T" or
-"forward_backward T" runs that pass once on a (BATCH, T) input and prints its seconds.
+"forward_backward T" runs that pass once on a (BATCH, T) input and prints its seconds;
+"trace PASS T PATH" runs it under torch.autograd.profiler and writes a Chrome trace to PATH.
 """
 import json
 import math
@@ -65,19 +66,31 @@ def main():
     model = Roberta()
     print(json.dumps({"version": torch.__version__}), flush=True)
     for line in sys.stdin:
-        kind, T = line.split()
-        ids = torch.randint(3, VOCAB, (batch, int(T)))
-        mask = torch.ones(batch, int(T), dtype=torch.long)
-        start = time.perf_counter()
-        if kind == "forward":
-            model.eval()
-            with torch.inference_mode():
-                model(ids, mask)
+        words = line.split()
+        if words[0] == "trace":
+            kind, T, path = words[1:]
+            with torch.autograd.profiler.profile() as profile:
+                seconds = run(model, batch, kind, int(T))
+            profile.export_chrome_trace(path)
         else:
-            model.train()
-            model.zero_grad(set_to_none=True)
-            model(ids, mask).mean().backward()
-        print(time.perf_counter() - start, flush=True)
+            kind, T = words
+            seconds = run(model, batch, kind, int(T))
+        print(seconds, flush=True)
+
+
+def run(model, batch, kind, T):
+    ids = torch.randint(3, VOCAB, (batch, T))
+    mask = torch.ones(batch, T, dtype=torch.long)
+    start = time.perf_counter()
+    if kind == "forward":
+        model.eval()
+        with torch.inference_mode():
+            model(ids, mask)
+    else:
+        model.train()
+        model.zero_grad(set_to_none=True)
+        model(ids, mask).mean().backward()
+    return time.perf_counter() - start
 
 
 main()

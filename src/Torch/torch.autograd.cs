@@ -1,9 +1,32 @@
+using Cluster.Torch.Native;
+
 namespace Cluster.Torch;
 
 public static partial class torch
 {
     public static class autograd
     {
+        /// <summary>
+        /// Times every libtorch op the process runs until disposed (torch.autograd.profiler), and
+        /// then writes the events to <paramref name="path"/> as a Chrome trace. One at a time.
+        /// </summary>
+        public static IDisposable profile(string path)
+        {
+            TorchException.Check(LibTorch.ct_profiler_start(path));
+            return new ProfileScope();
+        }
+
+        private sealed class ProfileScope : IDisposable
+        {
+            private bool done;
+            public void Dispose()
+            {
+                if (done) return;
+                done = true;
+                TorchException.Check(LibTorch.ct_profiler_stop());
+            }
+        }
+
         /// <summary>
         /// Compares backward's gradients with central finite differences, in float64. The function's
         /// output is reduced to a scalar with fixed random weights so every output element is tested.

@@ -18,6 +18,10 @@ internal static unsafe partial class LibTorch
     [LibraryImport(Library)] internal static partial int ct_cuda_synchronize(int deviceIndex);
     [LibraryImport(Library)] internal static partial int ct_set_num_threads(int n);
     [LibraryImport(Library)] internal static partial int ct_get_num_threads();
+    [LibraryImport(Library)] internal static partial void ct_cpu_memory_stats_get(out CpuMemoryStats stats);
+    [LibraryImport(Library)] internal static partial void ct_cpu_empty_cache();
+    [LibraryImport(Library)] internal static partial void ct_cpu_reset_peak_memory_stats();
+    [LibraryImport(Library)] internal static partial long ct_cpu_set_cache_limit(long bytes);
 
     // lifetime and metadata
     [LibraryImport(Library)] internal static partial void ct_tensor_free(IntPtr t);
@@ -139,6 +143,8 @@ internal static unsafe partial class LibTorch
     [LibraryImport(Library)] internal static partial int ct_group_all_gather(IntPtr group, TensorHandle input, IntPtr* outputs, int n);
     [LibraryImport(Library)] internal static partial int ct_group_barrier(IntPtr group);
 
-    // benchmarking
+    // benchmarking and profiling
+    [LibraryImport(Library, StringMarshalling = StringMarshalling.Utf8)] internal static partial int ct_profiler_start(string path);
+    [LibraryImport(Library)] internal static partial int ct_profiler_stop();
     [LibraryImport(Library)] internal static partial double ct_bench_native_loop(int op, TensorHandle a, TensorHandle b, long iterations);
 }

@@ -28,6 +28,21 @@ CT_API int ct_cuda_synchronize(int device_index);
 CT_API int ct_set_num_threads(int n);
 CT_API int ct_get_num_threads(void);
 
+// the caching allocator for large CPU tensors (cpu_allocator.cpp); sizes in bytes
+typedef struct {
+  int64_t caching;          // 1 when it is libtorch's CPU allocator (CLUSTER_CPU_ALLOCATOR unset)
+  int64_t allocated_bytes;  // in large tensors now
+  int64_t cached_bytes;     // freed, kept for reuse
+  int64_t peak_reserved_bytes;
+  int64_t cache_limit_bytes;
+  int64_t hits;             // large requests served from the cache
+  int64_t misses;           // large requests that mapped new memory
+} ct_cpu_memory_stats;
+CT_API void ct_cpu_memory_stats_get(ct_cpu_memory_stats* out);
+CT_API void ct_cpu_empty_cache(void);
+CT_API void ct_cpu_reset_peak_memory_stats(void);  // peak_reserved_bytes := what is reserved now
+CT_API int64_t ct_cpu_set_cache_limit(int64_t bytes);  // returns the previous limit
+
 // lifetime and metadata
 CT_API void ct_tensor_free(ct_tensor t);
 CT_API const int64_t* ct_tensor_sizes(ct_tensor t, int* ndim);
@@ -144,6 +159,10 @@ CT_API int ct_group_all_reduce(ct_group g, ct_tensor t, int average);
 CT_API int ct_group_broadcast(ct_group g, ct_tensor t, int root);
 CT_API int ct_group_all_gather(ct_group g, ct_tensor input, ct_tensor* outputs, int n);
 CT_API int ct_group_barrier(ct_group g);
+
+// profiling: libtorch's op profiler, written as a Chrome trace to path when stopped
+CT_API int ct_profiler_start(const char* path);
+CT_API int ct_profiler_stop(void);
 
 // benchmarking: nanoseconds per call of the same op in a pure C++ loop
 CT_API double ct_bench_native_loop(int op, ct_tensor a, ct_tensor b, int64_t iterations);
