@@ -2,6 +2,8 @@
 // numbers are drawn on the CPU and copied, so a seed gives the same tensor on every device.
 #include <ATen/CPUGeneratorImpl.h>
 
+#include <c10/core/GradMode.h>  // NoGradGuard; ATen.h stopped bringing it in by 2.11
+
 #include "common.h"
 
 namespace {
