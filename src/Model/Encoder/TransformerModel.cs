@@ -61,8 +61,13 @@ public abstract class TransformerModel<TConfig, TEmbeddings> : Module where TCon
         long B = ids.size(0), T = ids.size(1), past = input.past_key_values?.Length ?? 0;
         var dtype = embeddings.dtype;
         bool useCache = config.is_decoder && (input.use_cache ?? config.use_cache);
-        var mask = input.attention_mask ?? torch.ones([B, T + past], ScalarType.Int64, ids.device);
-        var extended = AttentionMasks.Extended(mask, T, past, config.is_decoder, dtype);
+        // No mask, or an encoder's mask with no padding, adds nothing: leave it out, as transformers'
+        // SDPA path does, so that the fused attention may use its fastest (mask-free) kernel.
+        // Same numbers: every score would have had 0 added.
+        var mask = input.attention_mask;
+        Tensor? extended = null;
+        if (config.is_decoder || (mask is not null && (mask.dim() != 2 || !mask.eq(1).all().item<bool>())))
+            extended = AttentionMasks.Extended(mask ?? torch.ones([B, T + past], ScalarType.Int64, ids.device), T, past, config.is_decoder, dtype);
         Tensor? encoderMask = null;
         if (config.is_decoder && input.encoder_hidden_states is { } enc)
             encoderMask = AttentionMasks.Inverted(
