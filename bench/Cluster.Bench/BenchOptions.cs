@@ -28,7 +28,9 @@ internal sealed record BenchOptions(string Suite, int Iterations, int[] Sizes, s
                 case "--repeats": repeats = int.Parse(args[i + 1]); break;
             }
         }
-        var scriptDir = Path.GetFullPath(Path.Combine(AppContext.BaseDirectory, "../../../../"));
+        // --script-dir: where bench/'s reference scripts are, for a published copy that is not under bin/
+        var scriptDir = named.TryGetValue("script-dir", out var dir) ? Path.GetFullPath(dir)
+                                                                     : Path.GetFullPath(Path.Combine(AppContext.BaseDirectory, "../../../../"));
         return new BenchOptions(suite, iterations, sizes, python, scriptDir, batch, seqs, repeats, named);
     }
 }

@@ -1,7 +1,8 @@
 using Cluster.Bench;
 
 // usage: Cluster.Bench torch [--iterations N] [--sizes 1024,2048] [--python /usr/bin/python3]
-//        Cluster.Bench model [--batch 8] [--seqs 128,512] [--repeats 3]
+//        Cluster.Bench model [--batch 8] [--seqs 128,512] [--repeats 3] [--trace DIR] [--reference-env NAME=VALUE]
+//                            [--device cuda --dtype bfloat16 --iters 20 --python python3]   (the GPU machine: against transformers)
 //        Cluster.Bench runtime [--calls 20000] [--megabytes 64] [--repeats 3]
 //        Cluster.Bench tokenizer [--model-dir artifacts/gpt2] [--text FILE] [--node-modules DIR] [--repeats 3]
 var options = BenchOptions.Parse(args);

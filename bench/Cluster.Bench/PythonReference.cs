@@ -17,6 +17,14 @@ internal sealed class PythonReference : IDisposable
     {
         var path = Path.Combine(options.ScriptDir, script);
         var psi = new ProcessStartInfo(options.Python, [path, .. args]) { RedirectStandardInput = true, RedirectStandardOutput = true };
+        // --reference-env NAME=VALUE: an environment variable for the reference only (e.g. glibc malloc tunables)
+        if (options.Named.TryGetValue("reference-env", out var assignment))
+        {
+            int eq = assignment.IndexOf('=');
+            if (eq <= 0) throw new ArgumentException($"--reference-env takes NAME=VALUE, got '{assignment}'");
+            psi.Environment[assignment[..eq]] = assignment[(eq + 1)..];
+            ExtraEnvironment = assignment;
+        }
         try
         {
             process = Process.Start(psi) ?? throw new InvalidOperationException($"cannot start {options.Python}");
@@ -30,6 +38,9 @@ internal sealed class PythonReference : IDisposable
     }
 
     public string Version { get; }
+
+    /// <summary>The --reference-env assignment, if any.</summary>
+    public string? ExtraEnvironment { get; }
 
     public double Ask(string request)
     {

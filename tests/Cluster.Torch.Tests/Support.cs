@@ -3,16 +3,6 @@ using Xunit;
 
 namespace Cluster.Torch.Tests;
 
-/// <summary>A test that needs a CUDA device; skipped, with the reason shown, where there is none.</summary>
-public sealed class CudaFactAttribute : FactAttribute
-{
-    public CudaFactAttribute()
-    {
-        if (!torch.cuda.is_available())
-            Skip = $"CUDA is not available (libtorch {torch.__version__} on this machine has no CUDA device)";
-    }
-}
-
 /// <summary>Independent reference maths in plain C# doubles, and comparison helpers.</summary>
 internal static class Ref
 {
