@@ -15,51 +15,21 @@ public class CudaModelTests
 {
     private static readonly Device Gpu = Device.CUDA(0);
 
-    /// <summary>The head a fixture case exercises, from its directory name.</summary>
-    private static Head HeadOf(string caseName) => caseName switch
-    {
-        _ when caseName.StartsWith("base_") || caseName == "decoder_cross_attention" => Head.Base,
-        _ when caseName.StartsWith("sequence_classification") => Head.SequenceClassification,
-        "masked_lm" => Head.MaskedLM,
-        "causal_lm" => Head.CausalLM,
-        "token_classification" => Head.TokenClassification,
-        "question_answering" => Head.QuestionAnswering,
-        "multiple_choice" => Head.MultipleChoice,
-        "pretraining" => Head.PreTraining,
-        _ => throw new ArgumentException($"no head known for fixture case '{caseName}'"),
-    };
-
-    private static IEnumerable<(string family, string name)> Cases() =>
-        from family in new[] { "roberta", "roc_bert" }
-        from dir in Directory.GetDirectories(Path.Combine(AppContext.BaseDirectory, "fixtures", family)).Order()
-        select (family, Path.GetFileName(dir));
-
     [CudaFact]
     public void EveryParityCaseGivesTheReferenceNumbersOnTheGpu()
     {
         int compared = 0;
         double worst = 0;
-        foreach (var (family, name) in Cases())
+        foreach (var (family, name) in Fixture.Cases())
         {
             using var scope = torch.NewDisposeScope();
             var f = Fixture.Load(name, family);
-            using var model = TaskModel.FromPretrained(f.Dir, HeadOf(name), out _, Gpu);
-            model.Module.eval();
-            var inputs = f.Io.Where(kv => model.Inputs.Contains(kv.Key) && kv.Key != "head_mask")
-                             .ToDictionary(kv => kv.Key, kv => kv.Value.to(Gpu));
-            OrderedDictionary<string, Tensor> outputs;
-            using (torch.no_grad()) outputs = model.Run(inputs);
-            foreach (var (output, value) in outputs)
-            {
-                if (f.Optional(output) is not { } expected) continue;
-                Assert.Equal(Gpu, value.device);
-                Fixture.Close(expected.flatten(), value.cpu().flatten(), $"{family}/{name} {output}");
-                worst = Math.Max(worst, Fixture.Worst(expected.flatten(), value.cpu().flatten()).difference);
-                compared++;
-            }
+            using var model = TaskModel.FromPretrained(f.Dir, Fixture.HeadOf(name), out _, Gpu);
+            var (n, w) = f.CheckOutputs(model, Gpu, $"{family}/{name}");
+            (compared, worst) = (compared + n, Math.Max(worst, w));
         }
         Assert.True(compared >= 40, $"only {compared} outputs had a reference");
-        Console.WriteLine($"    {compared} outputs of {Cases().Count()} cases on {Gpu}: worst difference {worst:E2}");
+        Console.WriteLine($"    {compared} outputs of {Fixture.Cases().Count()} cases on {Gpu}: worst difference {worst:E2}");
     }
 
     [CudaFact]

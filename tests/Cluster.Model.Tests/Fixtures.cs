@@ -1,5 +1,6 @@
 using Cluster.Model.Checkpoints;
 using Cluster.Model.Configuration;
+using Cluster.Model.Tasks;
 using Cluster.Torch;
 using Xunit;
 
@@ -33,6 +34,50 @@ internal sealed class Fixture
     {
         var dir = Path.Combine(AppContext.BaseDirectory, "fixtures", family, name);
         return new Fixture(dir, Pretrained.LoadConfig(dir), SafeTensors.Load(Path.Combine(dir, "io.safetensors")));
+    }
+
+    /// <summary>The head a fixture case exercises, from its directory name.</summary>
+    public static Head HeadOf(string caseName) => caseName switch
+    {
+        _ when caseName.StartsWith("base_") || caseName == "decoder_cross_attention" => Head.Base,
+        _ when caseName.StartsWith("sequence_classification") => Head.SequenceClassification,
+        "masked_lm" => Head.MaskedLM,
+        "causal_lm" => Head.CausalLM,
+        "token_classification" => Head.TokenClassification,
+        "question_answering" => Head.QuestionAnswering,
+        "multiple_choice" => Head.MultipleChoice,
+        "pretraining" => Head.PreTraining,
+        _ => throw new ArgumentException($"no head known for fixture case '{caseName}'"),
+    };
+
+    /// <summary>Every case directory, RoBERTa's then RoCBert's.</summary>
+    public static IEnumerable<(string family, string name)> Cases() =>
+        from family in new[] { "roberta", "roc_bert" }
+        from dir in Directory.GetDirectories(Path.Combine(AppContext.BaseDirectory, "fixtures", family)).Order()
+        select (family, Path.GetFileName(dir));
+
+    /// <summary>
+    /// Runs this case's inputs through <paramref name="model"/> (eval, no grad) on <paramref name="device"/>
+    /// and checks every output the case has an expected value for; returns how many and the worst difference.
+    /// </summary>
+    public (int compared, double worst) CheckOutputs(TaskModel model, Device device, string what)
+    {
+        model.Module.eval();
+        var inputs = Io.Where(kv => model.Inputs.Contains(kv.Key) && kv.Key != "head_mask").ToDictionary(kv => kv.Key, kv => kv.Value.to(device));
+        OrderedDictionary<string, Tensor> outputs;
+        using (torch.no_grad()) outputs = model.Run(inputs);
+        int compared = 0;
+        double worst = 0;
+        foreach (var (output, value) in outputs)
+        {
+            if (Optional(output) is not { } expected) continue;
+            Assert.Equal(device, value.device);
+            var (e, a) = (expected.flatten(), value.cpu().flatten());
+            Close(e, a, $"{what} {output}");
+            worst = Math.Max(worst, Worst(e, a).difference);
+            compared++;
+        }
+        return (compared, worst);
     }
 
     /// <summary>Float32 parity: every element within 1e-5 (relative above 1).</summary>
