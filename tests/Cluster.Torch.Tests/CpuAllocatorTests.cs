@@ -5,7 +5,7 @@ namespace Cluster.Torch.Tests;
 
 /// <summary>
 /// The caching allocator for large CPU tensors (src/Torch/native/src/cpu_allocator.cpp): freed blocks
-/// are reused, never handed to two live tensors, held memory stays within twice the peak in use, the cap
+/// are reused (the last freed first), never handed to two live tensors, held memory stays within twice the peak in use, the cap
 /// and empty_cache give memory back, and a training loop stops mapping memory after its first step.
 /// Test collections run one at a time (xunit.runner.json), so the process-wide counters move only
 /// for what each test does, once earlier tests' finalizers have run.
@@ -50,6 +50,23 @@ public class CpuAllocatorTests
         Floats(128 << 10).Dispose();
         var after = torch.cpu.memory_stats();
         Assert.Equal((before.hits, before.misses), (after.hits, after.misses));
+    }
+
+    [Fact]
+    public unsafe void OfSeveralFreedBlocksOfOneSizeTheLastFreedIsReusedFirst()
+    {
+        Settled();
+        static IntPtr Address(Tensor t)
+        {
+            fixed (float* p = t.data<float>()) return (IntPtr)p;
+        }
+        var first = Floats(6 * MiB);
+        var second = Floats(6 * MiB);
+        IntPtr secondAddress = Address(second);
+        first.Dispose();
+        second.Dispose();  // freed last: its pages are the ones most likely still in the CPU's cache
+        using var again = Floats(6 * MiB);
+        Assert.Equal(secondAddress, Address(again));
     }
 
     [Fact]
