@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Publishes tests/Cluster.GpuCheck (the test runner, with Cluster.Bench inside) as one self-contained
+# Publishes tests/Cluster.GpuCheck (the test runner, with the model benchmark compiled in) as one self-contained
 # file in .gpu/app, for the lent GPU machine, which has no .NET. The device tool carries .gpu
 # (listed in .git/info/exclude); scripts/gpu/run.sh runs it there.
 set -euo pipefail

@@ -76,7 +76,7 @@ public class CudaModelTests
     [CudaFact]
     public void AGpuTrainingLoopLearnsAndLeavesNoTensorBehind()
     {
-        long baseline = Settled();
+        long baseline = LiveTensors.Settled();
         var losses = new List<float>();
         using (var scope = torch.NewDisposeScope())
         {
@@ -96,16 +96,6 @@ public class CudaModelTests
             }
         }
         Assert.True(losses[^1] < losses[0] * 0.5, $"loss went from {losses[0]} to {losses[^1]}");
-        Assert.Equal(baseline, Settled());
-    }
-
-    private static long Settled()
-    {
-        for (int i = 0; i < 2; i++)
-        {
-            GC.Collect();
-            GC.WaitForPendingFinalizers();
-        }
-        return torch.LiveTensorCount;
+        Assert.Equal(baseline, LiveTensors.Settled());
     }
 }

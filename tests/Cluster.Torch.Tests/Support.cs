@@ -46,13 +46,5 @@ internal static class Ref
     public static long[] Longs(this Tensor t) => t.ToArray<long>();
 
     /// <summary>Settles finalizers so the live-tensor count reflects only what is really alive.</summary>
-    public static long SettledLiveCount()
-    {
-        for (int i = 0; i < 2; i++)
-        {
-            GC.Collect();
-            GC.WaitForPendingFinalizers();
-        }
-        return torch.LiveTensorCount;
-    }
+    public static long SettledLiveCount() => Cluster.Testing.LiveTensors.Settled();
 }

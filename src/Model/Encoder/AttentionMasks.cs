@@ -14,6 +14,13 @@ public static class AttentionMasks
         _ => float.MinValue,
     };
 
+    /// <summary>Whether a 1/0 mask masks anything out (one host sync); its temporaries die here.</summary>
+    public static bool MasksAnything(Tensor mask)
+    {
+        using var scope = torch.NewDisposeScope();
+        return !mask.eq(1).all().item<bool>();
+    }
+
     /// <summary>
     /// (B, S) 1/0 mask → additive (B, 1, 1, S), or (B, 1, T, S) with the causal triangle for decoders,
     /// where S = past + T.

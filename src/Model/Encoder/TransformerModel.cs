@@ -66,7 +66,7 @@ public abstract class TransformerModel<TConfig, TEmbeddings> : Module where TCon
         // Same numbers: every score would have had 0 added.
         var mask = input.attention_mask;
         Tensor? extended = null;
-        if (config.is_decoder || (mask is not null && (mask.dim() != 2 || !mask.eq(1).all().item<bool>())))
+        if (config.is_decoder || (mask is not null && AttentionMasks.MasksAnything(mask)))
             extended = AttentionMasks.Extended(mask ?? torch.ones([B, T + past], ScalarType.Int64, ids.device), T, past, config.is_decoder, dtype);
         Tensor? encoderMask = null;
         if (config.is_decoder && input.encoder_hidden_states is { } enc)

@@ -3,7 +3,6 @@
 #include <c10/core/InferenceMode.h>
 #include <cmath>
 
-
 #include "common.h"
 
 CT_API int ct_backward(ct_tensor t, ct_tensor grad, int retain_graph) {
