@@ -4,8 +4,8 @@
 #     torch: per-call overhead of small ops and large-matmul throughput vs PyTorch from Python
 #     model: roberta-base forward and forward+backward tokens/s vs the same architecture in PyTorch
 #     tokenizer: GPT-2 BPE MB/s and tokens/s vs npm's gpt-3-encoder (JavaScript), one thread and all cores
-#     runtime: grain call latency and calls/s (local, remote, via gateway); a 64 MB payload between two
-#              silos vs a raw TCP socket copy of the same bytes
+#     runtime: Orleans grain-call latency and calls/s (local, silo to silo across two processes, client via a
+#              gateway); 64 and 256 MB over the bulk channel between the two silos vs a raw TCP socket between two processes
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh --bench

@@ -8,13 +8,15 @@ root.Subcommands.Add(ModelCommand.Create());
 root.Subcommands.Add(InferCommand.Create());
 root.Subcommands.Add(TokenizeCommand.Create());
 root.Subcommands.Add(TokenizerCommand.Create());
+root.Subcommands.Add(StatusCommand.Create());
 try
 {
     return root.Parse(args).Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
 }
 catch (Exception e) when (e is ArgumentException or IOException or UnauthorizedAccessException or Cluster.Torch.TorchException
                                or Cluster.Model.Configuration.ConfigException or Cluster.Model.Checkpoints.CheckpointException
-                               or Cluster.Model.Tokenization.TokenizerException)
+                               or Cluster.Model.Tokenization.TokenizerException
+                               or Cluster.Client.Connection.ClusterConnectException or Orleans.Runtime.OrleansException or TimeoutException)
 {
     Console.Error.WriteLine($"cluster: {e.Message}");
     return 1;

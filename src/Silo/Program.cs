@@ -1,48 +1,42 @@
-using System.Runtime.InteropServices;
-using Cluster.Runtime;
 using Cluster.Silo;
 
-// The silo host. Runs until SIGTERM/SIGINT, then stops gracefully: grains deactivate, the silo leaves
-// the membership, the ports close.
+// The silo host. Runs until SIGTERM or SIGINT, then stops gracefully: grains deactivate, the silo leaves the
+// membership, the process exits 0. Bad settings exit 2, a start that fails exits 1, each with one line.
 if (args is ["--help"] or ["-h"])
 {
     Console.WriteLine(SiloConfiguration.Usage);
     return 0;
 }
 
-SiloOptions options;
-try
-{
-    var environment = Environment.GetEnvironmentVariables().Cast<System.Collections.DictionaryEntry>()
-        .ToDictionary(e => (string)e.Key, e => (string?)e.Value);
-    options = SiloConfiguration.Load(args, environment);
-}
+var environment = Environment.GetEnvironmentVariables().Cast<System.Collections.DictionaryEntry>()
+    .ToDictionary(e => (string)e.Key, e => (string?)e.Value);
+SiloSettings settings;
+try { settings = SiloConfiguration.Load(args, environment); }
 catch (ArgumentException e)
 {
-    Console.Error.WriteLine($"Cluster.Silo: {e.Message}");
-    Console.Error.WriteLine(SiloConfiguration.Usage);
+    Console.Error.WriteLine($"Cluster.Silo: {e.Message} (see --help)");
     return 2;
 }
 
-var grains = new GrainRegistry().Add<Cluster.Runtime.Diagnostics.IPingGrain, Cluster.Runtime.Diagnostics.PingGrain>();
-Silo silo;
 try
 {
-    silo = await Silo.StartAsync(new SiloSetup { Options = options, Grains = grains });
+    await using var app = await SiloHost.BuildAsync(settings, environment, CancellationToken.None);
+    await app.StartAsync();
+    var silo = app.Services.GetRequiredService<Orleans.Runtime.ILocalSiloDetails>();
+    Console.WriteLine($"silo {silo.Name} up: {silo.SiloAddress.ToParsableString()}, gateway {silo.GatewayAddress?.Endpoint}, http :{settings.HttpPort}, bulk :{settings.BulkPort}, membership {settings.Membership}, devices {string.Join(",", settings.Devices)}{(settings.UsesTls ? ", TLS" : "")}");
+    await app.WaitForShutdownAsync();
+    Console.WriteLine($"silo {silo.Name} stopped");
+    return 0;
 }
-catch (Exception e) when (e is ArgumentException or SiloUnavailableException or IOException or System.Net.Sockets.SocketException)
+catch (SiloStartException e)
 {
     Console.Error.WriteLine($"Cluster.Silo: cannot start: {e.Message}");
     return 1;
 }
+catch (Exception e) when (e is Orleans.Runtime.OrleansException or TimeoutException or IOException or System.Net.Sockets.SocketException)
+{
+    Console.Error.WriteLine($"Cluster.Silo: cannot start: {FirstLine(e)}");
+    return 1;
+}
 
-using var stop = new CancellationTokenSource();
-using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; stop.Cancel(); });
-using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; stop.Cancel(); });
-Console.WriteLine($"silo {silo.Address} ({options.Name}) up: internal port {silo.InternalPort}, gateway {silo.GatewayUri}, membership {options.Membership.Split(':')[0]}, devices {string.Join(",", options.Devices)}");
-try { await Task.Delay(Timeout.Infinite, stop.Token); }
-catch (OperationCanceledException) { }
-Console.WriteLine($"silo {silo.Address} stopping");
-await silo.StopAsync();
-Console.WriteLine($"silo {silo.Address} stopped");
-return 0;
+static string FirstLine(Exception e) => (e.InnerException is { } inner && e is AggregateException ? inner : e).Message.Split('\n')[0].Trim();

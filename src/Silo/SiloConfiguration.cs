@@ -1,94 +1,160 @@
 using System.Globalization;
-using Cluster.Runtime;
+using System.Net;
+using Cluster.Grains;
+using Cluster.Grains.Hosting;
 using Microsoft.Extensions.Configuration;
 
 namespace Cluster.Silo;
 
-/// <summary>SiloOptions from, lowest precedence first: appsettings.json (section "Silo"), environment
-/// variables (CLUSTER_ID, CLUSTER_MEMBERSHIP, CLUSTER_DEVICES, CLUSTER_PORT, CLUSTER_GATEWAY_PORT, CLUSTER_BULK_PORT,
-/// CLUSTER_SECRET; Kubernetes' POD_NAME and POD_IP), then the command line.</summary>
+/// <summary><see cref="SiloSettings"/> from, lowest precedence first: appsettings.json (section "Silo"), the environment
+/// (CLUSTER_*, and Kubernetes' POD_NAME and POD_IP), then the command line.</summary>
 public static class SiloConfiguration
 {
     public const string Usage = """
-        usage: Cluster.Silo [--cluster-id ID] [--membership memory|dev|dev:HOST:PORT|postgres:CONNSTR]
-                            [--devices cpu[,cuda:0,...]] [--port N] [--gateway-port M] [--bulk-port B] [--cluster-secret S]
-                            [--name NAME] [--advertised-host HOST] [--listen ADDRESS]
-        Settings also come from appsettings.json ("Silo" section) and the environment (CLUSTER_*, POD_NAME, POD_IP).
+        usage: Cluster.Silo [--membership localhost[:PRIMARY_PORT]|postgres:CONNSTR] [--kubernetes]
+                            [--cluster-id ID] [--service-id ID] [--name NAME] [--devices cpu[,cuda:0,...]]
+                            [--port N] [--gateway-port N] [--http-port N] [--bulk-port N]
+                            [--advertised-host IP] [--insecure-listen-any] [--cluster-secret S]
+                            [--tls-cert FILE --tls-key FILE --tls-ca FILE]
+                            [--probe-timeout SECONDS] [--missed-probes N] [--table-refresh SECONDS] [--i-am-alive-publish SECONDS]
+        Settings also come from appsettings.json ("Silo" section) and the environment (CLUSTER_MEMBERSHIP, CLUSTER_DEVICES, ...;
+        POD_NAME, POD_IP). Without TLS the silo listens on loopback only, unless --insecure-listen-any is given.
         """;
 
+    /// <summary>Switches with a value, and the configuration key each sets.</summary>
     static readonly Dictionary<string, string> Switches = new(StringComparer.Ordinal)
     {
-        ["--cluster-id"] = "Silo:ClusterId",
-        ["--membership"] = "Silo:Membership",
-        ["--devices"] = "Silo:Devices",
-        ["--port"] = "Silo:Port",
-        ["--gateway-port"] = "Silo:GatewayPort",
-        ["--bulk-port"] = "Silo:BulkPort",
-        ["--cluster-secret"] = "Silo:ClusterSecret",
-        ["--name"] = "Silo:Name",
-        ["--advertised-host"] = "Silo:AdvertisedHost",
-        ["--listen"] = "Silo:ListenAddress",
+        ["--cluster-id"] = "ClusterId",
+        ["--service-id"] = "ServiceId",
+        ["--name"] = "Name",
+        ["--membership"] = "Membership",
+        ["--devices"] = "Devices",
+        ["--port"] = "Port",
+        ["--gateway-port"] = "GatewayPort",
+        ["--http-port"] = "HttpPort",
+        ["--bulk-port"] = "BulkPort",
+        ["--advertised-host"] = "AdvertisedHost",
+        ["--cluster-secret"] = "ClusterSecret",
+        ["--tls-cert"] = "TlsCertificate",
+        ["--tls-key"] = "TlsKey",
+        ["--tls-ca"] = "TlsAuthority",
+        ["--probe-timeout"] = "ProbeTimeoutSeconds",
+        ["--missed-probes"] = "NumMissedProbesLimit",
+        ["--table-refresh"] = "TableRefreshSeconds",
+        ["--i-am-alive-publish"] = "IAmAlivePublishSeconds",
     };
 
-    static readonly Dictionary<string, string> Environment = new(StringComparer.Ordinal)
+    /// <summary>Switches without a value.</summary>
+    static readonly Dictionary<string, string> Flags = new(StringComparer.Ordinal)
     {
-        ["CLUSTER_ID"] = "Silo:ClusterId",
-        ["CLUSTER_MEMBERSHIP"] = "Silo:Membership",
-        ["CLUSTER_DEVICES"] = "Silo:Devices",
-        ["CLUSTER_PORT"] = "Silo:Port",
-        ["CLUSTER_GATEWAY_PORT"] = "Silo:GatewayPort",
-        ["CLUSTER_BULK_PORT"] = "Silo:BulkPort",
-        ["CLUSTER_SECRET"] = "Silo:ClusterSecret",
-        ["POD_NAME"] = "Silo:Name",
-        ["POD_IP"] = "Silo:AdvertisedHost",
+        ["--kubernetes"] = "Kubernetes",
+        ["--insecure-listen-any"] = "InsecureListenAny",
     };
 
-    /// <summary>Reads the settings; throws ArgumentException naming the bad one.</summary>
-    public static SiloOptions Load(string[] args, IReadOnlyDictionary<string, string?> environment, string? settingsDirectory = null)
+    static readonly Dictionary<string, string> EnvironmentNames = new(StringComparer.Ordinal)
     {
-        for (var i = 0; i < args.Length; i += 2)
+        ["CLUSTER_ID"] = "ClusterId",
+        ["CLUSTER_SERVICE_ID"] = "ServiceId",
+        ["CLUSTER_MEMBERSHIP"] = "Membership",
+        ["CLUSTER_KUBERNETES"] = "Kubernetes",
+        ["CLUSTER_DEVICES"] = "Devices",
+        ["CLUSTER_PORT"] = "Port",
+        ["CLUSTER_GATEWAY_PORT"] = "GatewayPort",
+        ["CLUSTER_HTTP_PORT"] = "HttpPort",
+        ["CLUSTER_BULK_PORT"] = "BulkPort",
+        ["CLUSTER_SECRET"] = "ClusterSecret",
+        ["CLUSTER_TLS_CERT"] = "TlsCertificate",
+        ["CLUSTER_TLS_KEY"] = "TlsKey",
+        ["CLUSTER_TLS_CA"] = "TlsAuthority",
+        ["CLUSTER_INSECURE_LISTEN_ANY"] = "InsecureListenAny",
+        ["POD_NAME"] = "Name",
+        ["POD_IP"] = "AdvertisedHost",
+    };
+
+    /// <summary>Reads and validates the settings; throws ArgumentException naming the bad one.</summary>
+    public static SiloSettings Load(string[] args, IReadOnlyDictionary<string, string?> environment, string? settingsDirectory = null)
+    {
+        var fromCommandLine = new Dictionary<string, string?>(StringComparer.Ordinal);
+        for (var i = 0; i < args.Length; i++)
         {
-            if (!Switches.ContainsKey(args[i]))
+            if (Flags.TryGetValue(args[i], out var flag)) { fromCommandLine[$"Silo:{flag}"] = "true"; continue; }
+            if (!Switches.TryGetValue(args[i], out var key))
                 throw new ArgumentException($"unknown option '{args[i]}'");
             if (i + 1 >= args.Length || args[i + 1].StartsWith("--", StringComparison.Ordinal))
                 throw new ArgumentException($"option '{args[i]}' needs a value");
+            fromCommandLine[$"Silo:{key}"] = args[++i];
         }
-        var fromEnvironment = Environment
+        var fromEnvironment = EnvironmentNames
             .Where(e => !string.IsNullOrEmpty(environment.GetValueOrDefault(e.Key)))
-            .ToDictionary(e => e.Value, e => environment[e.Key]);
-        // In a pod the advertised address is the pod's; listen on every interface so it is reachable there.
-        if (fromEnvironment.ContainsKey("Silo:AdvertisedHost")) fromEnvironment["Silo:ListenAddress"] = "0.0.0.0";
+            .ToDictionary(e => $"Silo:{e.Value}", e => environment[e.Key]);
         var config = new ConfigurationBuilder()
             .AddJsonFile(Path.Combine(settingsDirectory ?? AppContext.BaseDirectory, "appsettings.json"), optional: true)
             .AddInMemoryCollection(fromEnvironment)
-            .AddCommandLine(args, Switches)
+            .AddInMemoryCollection(fromCommandLine)
             .Build()
             .GetSection("Silo");
 
-        var options = new SiloOptions();
-        options.ClusterId = config["ClusterId"] ?? options.ClusterId;
-        options.Membership = config["Membership"] ?? options.Membership;
-        options.Name = config["Name"] ?? options.Name;
-        options.AdvertisedHost = config["AdvertisedHost"] ?? options.AdvertisedHost;
-        options.ListenAddress = config["ListenAddress"] ?? options.ListenAddress;
-        options.ClusterSecret = config["ClusterSecret"] ?? options.ClusterSecret;
-        options.Port = Port(config, "Port", options.Port);
-        options.GatewayPort = Port(config, "GatewayPort", options.GatewayPort);
-        options.BulkPort = Port(config, "BulkPort", options.BulkPort);
-        if (config["Devices"] is { } devices)
-            options.Devices = devices.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries);
-        if (!System.Net.IPAddress.TryParse(options.ListenAddress, out _))
-            throw new ArgumentException($"listen address '{options.ListenAddress}' is not an IP address");
-        options.Validate();
-        return options;
+        var defaults = new SiloSettings();
+        var detection = defaults.FailureDetection;
+        var settings = new SiloSettings
+        {
+            ClusterId = config["ClusterId"] ?? defaults.ClusterId,
+            ServiceId = config["ServiceId"] ?? defaults.ServiceId,
+            Name = config["Name"],
+            Membership = config["Membership"] is { } membership ? MembershipSetting.Parse(membership) : defaults.Membership,
+            Kubernetes = Flag(config, "Kubernetes"),
+            Devices = config["Devices"] is { } devices ? DeviceName.ParseList(devices) : defaults.Devices,
+            SiloPort = Port(config, "Port", defaults.SiloPort),
+            GatewayPort = Port(config, "GatewayPort", defaults.GatewayPort),
+            HttpPort = Port(config, "HttpPort", defaults.HttpPort),
+            BulkPort = Port(config, "BulkPort", defaults.BulkPort),
+            AdvertisedAddress = config["AdvertisedHost"] is { } host
+                ? IPAddress.TryParse(host, out var address) ? address : throw new ArgumentException($"advertised host '{host}' is not an IP address")
+                : null,
+            InsecureListenAny = Flag(config, "InsecureListenAny"),
+            ClusterSecret = config["ClusterSecret"],
+            TlsCertificate = config["TlsCertificate"],
+            TlsKey = config["TlsKey"],
+            TlsAuthority = config["TlsAuthority"],
+            FailureDetection = new FailureDetectionSettings
+            {
+                ProbeTimeout = Seconds(config, "ProbeTimeoutSeconds", detection.ProbeTimeout),
+                NumMissedProbesLimit = Count(config, "NumMissedProbesLimit", detection.NumMissedProbesLimit),
+                TableRefreshTimeout = Seconds(config, "TableRefreshSeconds", detection.TableRefreshTimeout),
+                IAmAliveTablePublishTimeout = Seconds(config, "IAmAlivePublishSeconds", detection.IAmAliveTablePublishTimeout),
+            },
+        };
+        settings.Validate();
+        return settings;
     }
 
-    static int Port(IConfiguration config, string key, int fallback)
+    static bool Flag(IConfiguration config, string key) => config[key] switch
     {
-        var text = config[key];
-        if (text is null) return fallback;
-        return int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var port) && port <= 65535
-            ? port
-            : throw new ArgumentException($"{key} '{text}' is not a port number (0..65535)");
-    }
+        null => false,
+        var text when bool.TryParse(text, out var value) => value,
+        "1" => true,
+        "0" => false,
+        var text => throw new ArgumentException($"{key} '{text}' is not true or false"),
+    };
+
+    static int Port(IConfiguration config, string key, int fallback)
+        => config[key] is { } text
+            ? int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var port) && port is >= 1 and <= 65535
+                ? port
+                : throw new ArgumentException($"{key} '{text}' is not a port number (1..65535)")
+            : fallback;
+
+    static int Count(IConfiguration config, string key, int fallback)
+        => config[key] is { } text
+            ? int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n is >= 1 and <= 100
+                ? n
+                : throw new ArgumentException($"{key} '{text}' is not a count (1..100)")
+            : fallback;
+
+    static TimeSpan Seconds(IConfiguration config, string key, TimeSpan fallback)
+        => config[key] is { } text
+            ? double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var s) && s is > 0 and <= 3600
+                ? TimeSpan.FromSeconds(s)
+                : throw new ArgumentException($"{key} '{text}' is not a number of seconds (0..3600]")
+            : fallback;
 }

@@ -1,0 +1,28 @@
+using System.CommandLine;
+using Cluster.Client.Connection;
+
+namespace Cluster.Client.Commands;
+
+/// <summary>The options every verb that talks to a running cluster takes.</summary>
+internal sealed class ClusterOptions
+{
+    readonly Option<string> _cluster = new("--cluster")
+    {
+        Description = "the cluster: localhost, postgres:CONNSTR or HOST:GATEWAYPORT[,HOST:GATEWAYPORT...]",
+        DefaultValueFactory = _ => "localhost",
+    };
+    readonly Option<string> _clusterId = new("--cluster-id") { Description = "the cluster's id", DefaultValueFactory = _ => "cluster" };
+    readonly Option<string> _serviceId = new("--service-id") { Description = "the cluster's service id", DefaultValueFactory = _ => "cluster" };
+    readonly Option<string?> _tlsCert = new("--tls-cert") { Description = "this client's certificate (PEM), for a cluster with TLS" };
+    readonly Option<string?> _tlsKey = new("--tls-key") { Description = "its private key (PEM)" };
+    readonly Option<string?> _tlsCa = new("--tls-ca") { Description = "the cluster's CA certificate (PEM)" };
+
+    public void AddTo(Command command)
+    {
+        foreach (var option in new Option[] { _cluster, _clusterId, _serviceId, _tlsCert, _tlsKey, _tlsCa }) command.Options.Add(option);
+    }
+
+    public ClusterConnectionSettings Read(ParseResult parsed) => new(
+        parsed.GetValue(_cluster)!, parsed.GetValue(_clusterId)!, parsed.GetValue(_serviceId)!,
+        parsed.GetValue(_tlsCert), parsed.GetValue(_tlsKey), parsed.GetValue(_tlsCa));
+}
