@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what Cluster needs on a fresh Debian 12 machine (libtorch, OpenBLAS, Gloo, CMake, ICU) and
-# builds the solution, native library included. Idempotent and quiet on success.
+# builds the solution, native library included. Idempotent; says what it is doing, and nothing else on success.
 #   scripts/bootstrap.sh [--bench] [--test]
 #   (--bench adds python3-torch, the benchmarks' reference; --test adds PostgreSQL for the membership tests)
 set -euo pipefail
@@ -23,6 +23,7 @@ done
 if ((${#missing[@]})); then
   sudo=""
   [[ $(id -u) -ne 0 ]] && sudo=sudo
+  echo "bootstrap: installing ${missing[*]} (Debian packages)" >&2
   log=$(mktemp)
   if ! { $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"; } >"$log" 2>&1; then
     cat "$log" >&2
@@ -37,6 +38,7 @@ if ! command -v dotnet >/dev/null; then
   exit 1
 fi
 
+echo "bootstrap: building the solution (dotnet build; the first build restores packages and compiles libclustertorch, a few minutes)" >&2
 log=$(mktemp)
 if ! dotnet build Cluster.sln -c Release -nologo -v quiet >"$log" 2>&1; then
   grep -E "error|Error" "$log" >&2 || cat "$log" >&2

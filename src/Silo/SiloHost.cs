@@ -49,6 +49,8 @@ public static class SiloHost
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory, Args = [] });
         builder.Logging.ClearProviders();
         builder.Logging.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss "; });
+        if (!builder.Configuration.GetSection("Logging").Exists()) // hosted without our appsettings.json (the bench): its levels
+            foreach (var noisy in new[] { "Orleans", "Microsoft", "Polly" }) builder.Logging.AddFilter(noisy, LogLevel.Warning);
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(30));
         builder.WebHost.ConfigureKestrel(k => k.Listen(listen, settings.HttpPort));
 
@@ -84,7 +86,7 @@ public static class SiloHost
                 Devices = settings.Devices,
                 BulkReceiver = bulk,
                 BulkSecurity = bulkSecurity,
-                BulkAdvertisedHost = advertised.ToString(),
+                BulkAdvertisedAddress = advertised,
                 HttpPort = settings.HttpPort,
             });
         });

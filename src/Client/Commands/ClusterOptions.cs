@@ -16,13 +16,21 @@ internal sealed class ClusterOptions
     readonly Option<string?> _tlsCert = new("--tls-cert") { Description = "this client's certificate (PEM), for a cluster with TLS" };
     readonly Option<string?> _tlsKey = new("--tls-key") { Description = "its private key (PEM)" };
     readonly Option<string?> _tlsCa = new("--tls-ca") { Description = "the cluster's CA certificate (PEM)" };
+    readonly Option<double> _connectTimeout = new("--connect-timeout") { Description = "seconds to wait for a gateway", DefaultValueFactory = _ => 10 };
 
     public void AddTo(Command command)
     {
-        foreach (var option in new Option[] { _cluster, _clusterId, _serviceId, _tlsCert, _tlsKey, _tlsCa }) command.Options.Add(option);
+        foreach (var option in new Option[] { _cluster, _clusterId, _serviceId, _tlsCert, _tlsKey, _tlsCa, _connectTimeout }) command.Options.Add(option);
     }
 
-    public ClusterConnectionSettings Read(ParseResult parsed) => new(
-        parsed.GetValue(_cluster)!, parsed.GetValue(_clusterId)!, parsed.GetValue(_serviceId)!,
-        parsed.GetValue(_tlsCert), parsed.GetValue(_tlsKey), parsed.GetValue(_tlsCa));
+    public ClusterConnectionSettings Read(ParseResult parsed)
+    {
+        var timeout = parsed.GetValue(_connectTimeout);
+        if (timeout is <= 0 or > 3600 || double.IsNaN(timeout)) throw new ArgumentException($"--connect-timeout must be in (0, 3600] seconds, got {timeout}");
+        return new(parsed.GetValue(_cluster)!, parsed.GetValue(_clusterId)!, parsed.GetValue(_serviceId)!,
+            parsed.GetValue(_tlsCert), parsed.GetValue(_tlsKey), parsed.GetValue(_tlsCa))
+        {
+            ConnectTimeout = TimeSpan.FromSeconds(timeout),
+        };
+    }
 }

@@ -20,8 +20,8 @@ public sealed record ClusterSiloSettings
     /// <summary>How bulk connections to other silos authenticate (their receivers use the same).</summary>
     public BulkChannelSecurity? BulkSecurity { get; init; }
 
-    /// <summary>The bulk endpoint other silos reach; the receiver's own endpoint when null.</summary>
-    public string? BulkAdvertisedHost { get; init; }
+    /// <summary>The address other silos reach the bulk channel at; the receiver's own when null.</summary>
+    public System.Net.IPAddress? BulkAdvertisedAddress { get; init; }
 
     public int? HttpPort { get; init; }
 }
@@ -46,8 +46,8 @@ public static class ClusterSiloBuilderExtensions
         var metadata = new Dictionary<string, string> { [SiloMetadataKeys.Devices] = string.Join(",", settings.Devices) };
         if (settings.BulkReceiver is { } receiver)
         {
-            var host = settings.BulkAdvertisedHost ?? receiver.EndPoint.Address.ToString();
-            metadata[SiloMetadataKeys.BulkEndpoint] = $"{host}:{receiver.EndPoint.Port.ToString(CultureInfo.InvariantCulture)}";
+            var address = settings.BulkAdvertisedAddress ?? receiver.EndPoint.Address;
+            metadata[SiloMetadataKeys.BulkEndpoint] = new System.Net.IPEndPoint(address, receiver.EndPoint.Port).ToString(); // [v6]:port, v4:port
         }
         if (settings.HttpPort is { } http) metadata[SiloMetadataKeys.HttpEndpoint] = http.ToString(CultureInfo.InvariantCulture);
         silo.UseSiloMetadata(metadata);
