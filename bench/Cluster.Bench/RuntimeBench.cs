@@ -87,7 +87,11 @@ internal static class RuntimeBench
         }
         finally
         {
-            if (!siloB.HasExited) { siloB.Kill(); await siloB.WaitForExitAsync(); }
+            // B leaves gracefully first (SIGTERM), so that A does not spend its last seconds reporting a vanished peer.
+            if (!siloB.HasExited) Process.Start("kill", ["-TERM", siloB.Id.ToString()])!.WaitForExit();
+            using var patience = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+            try { await siloB.WaitForExitAsync(patience.Token); }
+            catch (OperationCanceledException) { siloB.Kill(); }
             await siloA.StopAsync();
         }
     }
