@@ -203,13 +203,19 @@ public partial class Tensor : IDisposable
     public void backward(Tensor? gradient = null, bool retain_graph = false) =>
         TorchException.Check(LibTorch.ct_backward(Handle, gradient?.Handle ?? TensorHandle.Null, retain_graph ? 1 : 0));
 
-    /// <summary>The accumulated gradient, or null before any backward reached this tensor.</summary>
+    /// <summary>The accumulated gradient (a tensor sharing its storage), or null. Setting it stores a copy, as
+    /// PyTorch's <c>t.grad = g</c> does with a fresh tensor; setting null drops it.</summary>
     public Tensor? grad
     {
         get
         {
             TorchException.Check(LibTorch.ct_grad(Handle, out var g));
             return g == IntPtr.Zero ? null : Wrap(g);
+        }
+        set
+        {
+            if (value is null) clear_grad();
+            else TorchException.Check(LibTorch.ct_set_grad(Handle, value.Handle));
         }
     }
 

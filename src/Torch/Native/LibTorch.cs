@@ -116,6 +116,7 @@ internal static unsafe partial class LibTorch
     [LibraryImport(Library)] internal static partial int ct_backward(TensorHandle t, TensorHandle grad, int retainGraph);
     [LibraryImport(Library)] internal static partial int ct_grad(TensorHandle t, out IntPtr grad);
     [LibraryImport(Library)] internal static partial int ct_clear_grad(TensorHandle t);
+    [LibraryImport(Library)] internal static partial int ct_set_grad(TensorHandle t, TensorHandle grad);
     [LibraryImport(Library)] internal static partial int ct_grad_enabled();
     [LibraryImport(Library)] internal static partial int ct_set_grad_enabled(int enabled);
     [LibraryImport(Library)] internal static partial IntPtr ct_inference_mode_enter();

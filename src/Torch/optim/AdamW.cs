@@ -93,6 +93,47 @@ public sealed class AdamW : IDisposable
         return s;
     }
 
+    /// <summary>The moments and step counts of the named parameters that have taken a step, as PyTorch's optimizer
+    /// state_dict holds them, keyed <c>NAME.exp_avg</c>, <c>NAME.exp_avg_sq</c> and <c>NAME.step</c> (an int64 scalar).
+    /// The tensors are copies in the caller's DisposeScope.</summary>
+    public OrderedDictionary<string, Tensor> state_dict(IEnumerable<(string name, Parameter parameter)> named)
+    {
+        var result = new OrderedDictionary<string, Tensor>();
+        foreach (var (name, p) in named)
+        {
+            if (!state.TryGetValue(p, out var s)) continue;
+            result[$"{name}.exp_avg"] = s.exp_avg.clone();
+            result[$"{name}.exp_avg_sq"] = s.exp_avg_sq.clone();
+            result[$"{name}.step"] = torch.tensor(new[] { s.step }, []);
+        }
+        return result;
+    }
+
+    /// <summary>Restores what <see cref="state_dict"/> wrote; a parameter without entries starts fresh. Throws
+    /// ArgumentException naming a key of the wrong shape, a partial entry, or one for no parameter.</summary>
+    public void load_state_dict(IEnumerable<(string name, Parameter parameter)> named, IReadOnlyDictionary<string, Tensor> source)
+    {
+        var byName = named.ToDictionary(np => np.name, np => np.parameter);
+        var unknown = source.Keys.Select(k => k[..Math.Max(0, k.LastIndexOf('.'))]).Distinct().Where(n => !byName.ContainsKey(n)).ToList();
+        if (unknown.Count > 0) throw new ArgumentException($"optimizer state for unknown parameters: {string.Join(", ", unknown.Take(5))}");
+        foreach (var (name, p) in byName)
+        {
+            var present = new[] { "exp_avg", "exp_avg_sq", "step" }.Count(f => source.ContainsKey($"{name}.{f}"));
+            if (present == 0) continue;
+            if (present != 3) throw new ArgumentException($"optimizer state of {name} is incomplete (it needs exp_avg, exp_avg_sq and step)");
+            var (avg, avgSq, step) = (source[$"{name}.exp_avg"], source[$"{name}.exp_avg_sq"], source[$"{name}.step"]);
+            if (!avg.shape.SequenceEqual(p.shape) || !avgSq.shape.SequenceEqual(p.shape))
+                throw new ArgumentException($"optimizer state of {name} has shape [{string.Join(", ", avg.shape)}], the parameter [{string.Join(", ", p.shape)}]");
+            var s = StateOf(p);
+            using (torch.no_grad())
+            {
+                s.exp_avg.copy_(avg);
+                s.exp_avg_sq.copy_(avgSq);
+            }
+            s.step = step.to(ScalarType.Int64).item<long>();
+        }
+    }
+
     public void zero_grad()
     {
         foreach (var p in param_groups.SelectMany(g => g.parameters)) p.clear_grad();

@@ -131,6 +131,7 @@ CT_API ct_tensor ct_sdpa(ct_tensor q, ct_tensor k, ct_tensor v, ct_tensor mask, 
 CT_API int ct_backward(ct_tensor t, ct_tensor grad, int retain_graph);
 CT_API int ct_grad(ct_tensor t, ct_tensor* out);
 CT_API int ct_clear_grad(ct_tensor t);
+CT_API int ct_set_grad(ct_tensor t, ct_tensor g);
 CT_API int ct_grad_enabled(void);
 CT_API int ct_set_grad_enabled(int enabled);
 CT_API void* ct_inference_mode_enter(void);

@@ -29,6 +29,9 @@ CT_API int ct_grad(ct_tensor t, ct_tensor* out) {
 
 CT_API int ct_clear_grad(ct_tensor t) { CT_STATUS(ct::T(t).mutable_grad().reset()) }
 
+// t.grad = g (a copy, so the gradient owns its storage as autograd's accumulated ones do).
+CT_API int ct_set_grad(ct_tensor t, ct_tensor g) { CT_STATUS(ct::T(t).mutable_grad() = ct::T(g).detach().clone()) }
+
 CT_API int ct_grad_enabled(void) { return c10::GradMode::is_enabled() ? 1 : 0; }
 CT_API int ct_set_grad_enabled(int enabled) {
   int previous = c10::GradMode::is_enabled() ? 1 : 0;
