@@ -9,6 +9,9 @@ root.Subcommands.Add(InferCommand.Create());
 root.Subcommands.Add(TokenizeCommand.Create());
 root.Subcommands.Add(TokenizerCommand.Create());
 root.Subcommands.Add(StatusCommand.Create());
+root.Subcommands.Add(DataCommand.Create());
+root.Subcommands.Add(PretrainCommand.Create());
+root.Subcommands.Add(JobsCommand.Create());
 try
 {
     return root.Parse(args).Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
@@ -16,7 +19,7 @@ try
 catch (Exception e) when (e is ArgumentException or IOException or UnauthorizedAccessException or Cluster.Torch.TorchException
                                or Cluster.Model.Configuration.ConfigException or Cluster.Model.Checkpoints.CheckpointException
                                or Cluster.Model.Tokenization.TokenizerException
-                               or Cluster.Client.Connection.ClusterConnectException or Orleans.Runtime.OrleansException or TimeoutException)
+                               or Cluster.Client.Connection.ClusterConnectException or Cluster.Training.Data.CorpusException or Cluster.Silo.SiloStartException or Orleans.Runtime.OrleansException or TimeoutException)
 {
     Console.Error.WriteLine($"cluster: {e.Message}");
     return 1;

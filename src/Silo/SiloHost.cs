@@ -20,7 +20,9 @@ public static class SiloHost
 {
     /// <summary>Checks what can be checked up front (ports, files, devices, the database), then builds the host.
     /// Throws <see cref="SiloStartException"/> with a one-line reason.</summary>
-    public static async Task<WebApplication> BuildAsync(SiloSettings settings, IReadOnlyDictionary<string, string?> environment, CancellationToken cancellation)
+    /// <param name="embedded">a silo inside another program (the CLI's in-process cluster): errors only in the log</param>
+    public static async Task<WebApplication> BuildAsync(SiloSettings settings, IReadOnlyDictionary<string, string?> environment, CancellationToken cancellation,
+        bool embedded = false)
     {
         var listen = settings.ListensOnAnyAddress ? IPAddress.Any : IPAddress.Loopback;
         var advertised = settings.AdvertisedAddress ?? (settings.ListensOnAnyAddress ? LocalAddress() : IPAddress.Loopback);
@@ -49,7 +51,8 @@ public static class SiloHost
         var builder = WebApplication.CreateBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory, Args = [] });
         builder.Logging.ClearProviders();
         builder.Logging.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss "; });
-        if (!builder.Configuration.GetSection("Logging").Exists()) // hosted without our appsettings.json (the bench): its levels
+        if (embedded) builder.Logging.AddFilter<Microsoft.Extensions.Logging.Console.ConsoleLoggerProvider>((_, level) => level >= LogLevel.Error); // the host program reports
+        else if (!builder.Configuration.GetSection("Logging").Exists()) // hosted without our appsettings.json (the bench): its levels
             foreach (var noisy in new[] { "Orleans", "Microsoft", "Polly" }) builder.Logging.AddFilter(noisy, LogLevel.Warning);
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(30));
         builder.WebHost.ConfigureKestrel(k => k.Listen(listen, settings.HttpPort));
@@ -102,7 +105,8 @@ public static class SiloHost
         app.MapPrometheusScrapingEndpoint("/metrics");
         app.Services.GetRequiredService<SiloMetrics>();
         var log = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Cluster.Silo");
-        if (!settings.ListensOnAnyAddress)
+        if (embedded) { }
+        else if (!settings.ListensOnAnyAddress)
             log.LogWarning("no TLS certificate configured: listening on loopback only (--tls-cert/--tls-key/--tls-ca for TLS, or --insecure-listen-any to listen on every interface without it)");
         else if (!settings.UsesTls)
             log.LogWarning("--insecure-listen-any: listening on every interface WITHOUT TLS; anyone who reaches these ports can join the cluster or call its grains");

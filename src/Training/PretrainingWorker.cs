@@ -30,8 +30,12 @@ public sealed class PretrainingWorker(PretrainingReplica replica, PretrainingExa
     }
 
     /// <summary>One optimizer step: this worker's micro-batches of <paramref name="step"/>, one reduction, the update.</summary>
-    public StepResult TrainStep(long step, WorkerLayout layout, IGradientReducer reducer)
+    public StepResult TrainStep(long step, WorkerLayout layout, IGradientReducer reducer) => TrainStep(step, layout, reducer, out _);
+
+    /// <param name="tokens">the real (unpadded) tokens this worker trained on</param>
+    public StepResult TrainStep(long step, WorkerLayout layout, IGradientReducer reducer, out long tokens)
     {
+        tokens = 0;
         if (layout.GlobalBatch != Plan.GlobalBatch)
             throw new ArgumentException($"the layout's global batch {layout.GlobalBatch} is not the plan's {Plan.GlobalBatch}");
         double lossSum = 0;
@@ -41,6 +45,7 @@ public sealed class PretrainingWorker(PretrainingReplica replica, PretrainingExa
             var batch = MlmBatch.Build(examples, masking, seed, Plan.MicroBatch(step, layout.Rank, layout.Workers, micro, layout.MicroBatch), padTokenId);
             lossSum += Replica.Accumulate(batch);
             masked += batch.MaskedTokens;
+            tokens += batch.RealTokens;
         }
         using var flat = Replica.PackGradients(lossSum, masked);
         reducer.SumInPlace(flat);

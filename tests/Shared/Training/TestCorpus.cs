@@ -3,7 +3,7 @@ using Cluster.Model.Tokenization;
 using Cluster.Model.Tokenization.Training;
 using Cluster.Training.Data;
 
-namespace Cluster.Training.Tests;
+namespace Cluster.Testing;
 
 /// <summary>A small generated corpus with structure a model can learn beyond word frequencies (agreement between a
 /// sentence's subject, verb and object), a byte-level BPE tokenizer trained on it, and its prepared shards. Made once
@@ -62,5 +62,3 @@ public sealed class TestCorpus : IDisposable
     public void Dispose() => Directory.Delete(Root, recursive: true);
 }
 
-[CollectionDefinition("corpus")]
-public sealed class CorpusCollection : ICollectionFixture<TestCorpus>;

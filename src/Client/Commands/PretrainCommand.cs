@@ -1,0 +1,169 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Cluster.Client.Connection;
+using Cluster.Client.Training;
+using Cluster.Grains;
+using Cluster.Model.Configuration;
+using Cluster.Training;
+using Cluster.Training.Data;
+
+namespace Cluster.Client.Commands;
+
+/// <summary>`cluster pretrain`: data-parallel masked-LM pretraining from scratch, on an in-process cluster of CPU
+/// workers or on a running cluster.</summary>
+internal static class PretrainCommand
+{
+    public static Command Create()
+    {
+        var arch = new Option<string>("--arch") { Description = "roberta or roc_bert", Required = true };
+        arch.AcceptOnlyFromAmong("roberta", "roc_bert");
+        var config = new Option<FileInfo>("--config") { Description = "config.json of the model (vocab_size defaults to the tokenizer's)", Required = true };
+        var tokenizer = new Option<DirectoryInfo>("--tokenizer") { Description = "tokenizer directory", Required = true };
+        var data = new Option<DirectoryInfo?>("--data") { Description = "a prepared corpus (`cluster data prepare`)" };
+        var corpus = new Option<FileInfo[]>("--corpus") { Description = "text files to prepare into OUT/data first", AllowMultipleArgumentsPerToken = true };
+        var workers = new Option<int>("--workers") { Description = "workers (devices); in-process: CPU workers", DefaultValueFactory = _ => 1 };
+        var batch = new Option<int>("--batch-size") { Description = "examples per worker per micro-batch", DefaultValueFactory = _ => 8 };
+        var accumulation = new Option<int>("--grad-accum") { Description = "micro-batches accumulated per optimizer step", DefaultValueFactory = _ => 1 };
+        var maxLength = new Option<int>("--max-length") { Description = "tokens per example", DefaultValueFactory = _ => 128 };
+        var lineByLine = new Option<bool>("--line-by-line") { Description = "one document per example instead of packed chunks" };
+        var steps = new Option<long>("--max-steps") { Description = "optimizer steps", DefaultValueFactory = _ => 100 };
+        var lr = new Option<double>("--lr") { Description = "peak learning rate", DefaultValueFactory = _ => 5e-4 };
+        var warmup = new Option<long>("--warmup") { Description = "warm-up steps (then linear decay to 0)", DefaultValueFactory = _ => 0 };
+        var weightDecay = new Option<double>("--weight-decay") { Description = "AdamW weight decay", DefaultValueFactory = _ => 0.01 };
+        var seed = new Option<ulong>("--seed") { Description = "seed of the weights, the data order and the masks", DefaultValueFactory = _ => 42 };
+        var allReduce = new Option<string>("--allreduce") { Description = "gradient all-reduce backend", DefaultValueFactory = _ => "collective" };
+        allReduce.AcceptOnlyFromAmong("collective");
+        var checkpointEvery = new Option<long>("--checkpoint-every") { Description = "save a checkpoint every N steps (0: at the end only)", DefaultValueFactory = _ => 0 };
+        var output = new Option<DirectoryInfo>("--out") { Description = "output: the model (Hugging Face layout), checkpoints/, metrics.csv, loss.svg", Required = true };
+        var resume = new Option<bool>("--resume") { Description = "continue from the newest checkpoint in --out" };
+        var metricsOut = new Option<FileInfo?>("--metrics-out") { Description = "write the final metrics as JSON" };
+        var cluster = new Option<string?>("--cluster") { Description = "a running cluster (localhost, postgres:CONNSTR, HOST:PORT); without it, an in-process one" };
+        var command = new Command("pretrain", "Pretrain RoBERTa or RoCBert (masked LM) from scratch, data-parallel")
+        {
+            arch, config, tokenizer, data, corpus, workers, batch, accumulation, maxLength, lineByLine, steps, lr, warmup, weightDecay,
+            seed, allReduce, checkpointEvery, output, resume, metricsOut, cluster,
+        };
+        command.SetAction(async (parsed, cancellation) =>
+        {
+            var outDir = parsed.GetValue(output)!.FullName;
+            var tokenizerDir = parsed.GetValue(tokenizer)!.FullName;
+            var loaded = DataCommand.LoadTokenizer(tokenizerDir, parsed.GetValue(arch));
+            var modelConfig = ReadConfig(parsed.GetValue(config)!, parsed.GetValue(arch)!, loaded.VocabSize);
+            var optimizer = new OptimizerSettings
+            {
+                LearningRate = parsed.GetValue(lr), TotalSteps = parsed.GetValue(steps), WarmupSteps = parsed.GetValue(warmup),
+                WeightDecay = parsed.GetValue(weightDecay),
+            };
+            var dataDir = parsed.GetValue(data)?.FullName;
+            var corpusFiles = parsed.GetValue(corpus) ?? [];
+            if ((dataDir is null) == (corpusFiles.Length == 0)) throw new ArgumentException("give either --data DIR (a prepared corpus) or --corpus FILE...");
+            if (loaded.VocabSize > modelConfig.vocab_size)
+                throw new ArgumentException($"the tokenizer's vocabulary ({loaded.VocabSize} tokens) does not fit the config's vocab_size {modelConfig.vocab_size}");
+            PretrainingInputs.CheckSettings(modelConfig, parsed.GetValue(maxLength), parsed.GetValue(workers), parsed.GetValue(batch), parsed.GetValue(accumulation), optimizer);
+            var createdOut = false;
+            string? checkpoint;
+            try
+            {
+                if (dataDir is null)
+                {
+                    dataDir = Path.Combine(outDir, "data");
+                    if (!parsed.GetValue(resume))
+                    {
+                        if (Directory.Exists(outDir) && Directory.EnumerateFileSystemEntries(outDir).Any())
+                            throw new ArgumentException($"--out {outDir} is not empty (pass --resume to continue the job saved there)");
+                        createdOut = !Directory.Exists(outDir);
+                        CorpusPreparation.Prepare(loaded, tokenizerDir, corpusFiles.Select(f => f.FullName).ToArray(), dataDir, new DataCommand.ConsoleProgress("preparing the corpus"));
+                        Console.Error.WriteLine();
+                    }
+                }
+                checkpoint = PretrainingInputs.Check(modelConfig, tokenizerDir, dataDir, outDir, parsed.GetValue(resume), parsed.GetValue(maxLength),
+                    parsed.GetValue(workers), parsed.GetValue(batch), parsed.GetValue(accumulation), optimizer, ignore: Path.Combine(outDir, "data"));
+            }
+            catch when (createdOut)
+            {
+                if (Directory.Exists(outDir)) Directory.Delete(outDir, recursive: true); // refused: leave no trace of the corpus prepared for it
+                throw;
+            }
+            var spec = new PretrainingJobSpec
+            {
+                JobId = $"pretrain-{DateTime.UtcNow:yyyyMMdd-HHmmss}-{Random.Shared.Next(0x10000):x4}",
+                ConfigJson = modelConfig.ToJson(), TokenizerDirectory = tokenizerDir, DataDirectory = dataDir, OutputDirectory = outDir,
+                Workers = parsed.GetValue(workers), BatchSize = parsed.GetValue(batch), GradientAccumulation = parsed.GetValue(accumulation),
+                MaxLength = parsed.GetValue(maxLength), ExampleMode = parsed.GetValue(lineByLine) ? "line" : "packed", MaxSteps = optimizer.TotalSteps,
+                LearningRate = optimizer.LearningRate, WarmupSteps = optimizer.WarmupSteps, WeightDecay = optimizer.WeightDecay,
+                Seed = parsed.GetValue(seed), CheckpointEvery = parsed.GetValue(checkpointEvery), AllReduce = parsed.GetValue(allReduce)!,
+                Resume = checkpoint is not null,
+            };
+            Console.WriteLine(checkpoint is null ? $"job {spec.JobId}" : $"job {spec.JobId}, resuming from {checkpoint}");
+
+            var remote = parsed.GetValue(cluster);
+            (JobStatus Status, List<TrainingStepRecord> Steps) result;
+            if (remote is null)
+            {
+                await using var embedded = await EmbeddedCluster.StartAsync(spec.Workers, cancellation);
+                var job = embedded.GrainFactory.GetGrain<ITrainingJobGrain>(spec.JobId);
+                await job.Start(spec with { ThreadsPerWorker = Math.Max(1, Environment.ProcessorCount / spec.Workers), DeviceKind = "cpu" });
+                try { result = await JobFollower.FollowAsync(job, Console.Out, cancellation); }
+                catch (OperationCanceledException)
+                {
+                    Console.WriteLine("interrupted: cancelling the job");
+                    await job.Cancel();
+                    return 130;
+                }
+            }
+            else
+            {
+                await using var connection = await ClusterConnection.ConnectAsync(new ClusterConnectionSettings(remote), cancellation);
+                var members = (await connection.Client.GetGrain<IDeviceRegistryGrain>(DeviceRegistry.Key).GetStatus()).Members;
+                var free = members.SelectMany(m => m.Devices).Count(d => d.Owner is null);
+                if (free < spec.Workers) throw new ArgumentException($"--workers {spec.Workers}: the cluster has {free} free device(s)");
+                var job = connection.Client.GetGrain<ITrainingJobGrain>(spec.JobId);
+                await job.Start(spec);
+                try { result = await JobFollower.FollowAsync(job, Console.Out, cancellation); }
+                catch (OperationCanceledException)
+                {
+                    Console.WriteLine($"detached; the job goes on (cluster jobs follow {spec.JobId} --cluster {remote})");
+                    return 0;
+                }
+            }
+            return Finish(result.Status, result.Steps, spec, parsed.GetValue(metricsOut)?.FullName);
+        });
+        return command;
+    }
+
+    static PretrainedConfig ReadConfig(FileInfo file, string arch, int tokenizerVocab)
+    {
+        if (!file.Exists) throw new IOException($"--config: no file {file.FullName}");
+        var node = JsonNode.Parse(File.ReadAllText(file.FullName)) as JsonObject ?? throw new ArgumentException($"{file.FullName}: not a JSON object");
+        var declared = node["model_type"]?.GetValue<string>();
+        if (declared is not null && declared != arch) throw new ArgumentException($"{file.FullName} says model_type '{declared}' but --arch is '{arch}'");
+        node["model_type"] = arch;
+        node["vocab_size"] ??= tokenizerVocab;
+        return PretrainedConfig.FromJson(node.ToJsonString(), file.FullName);
+    }
+
+    internal static int Finish(JobStatus status, List<TrainingStepRecord> steps, PretrainingJobSpec spec, string? metricsOut)
+    {
+        if (status.State != "completed")
+        {
+            Console.Error.WriteLine($"cluster: job {status.JobId} {status.State}{(status.Error is null ? "" : ": " + status.Error)}");
+            return 1;
+        }
+        var curve = Path.Combine(spec.OutputDirectory, "loss.svg");
+        LossCurve.Write(curve, steps, $"{spec.JobId}: {spec.Workers} worker(s), global batch {spec.GlobalBatch}");
+        var seconds = steps.Sum(s => s.Seconds);
+        var tokens = steps.Sum(s => s.Tokens);
+        var metrics = new Dictionary<string, object?>
+        {
+            ["initial_loss"] = steps.FirstOrDefault()?.Loss, ["final_loss"] = steps.LastOrDefault()?.Loss, ["steps"] = status.Step,
+            ["tokens"] = tokens, ["tokens_per_second"] = seconds > 0 ? tokens / seconds : 0, ["workers"] = spec.Workers,
+        };
+        if (metricsOut is not null) File.WriteAllText(metricsOut, JsonSerializer.Serialize(metrics, new JsonSerializerOptions { WriteIndented = true }));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"done: loss {steps.FirstOrDefault()?.Loss:F4} → {steps.LastOrDefault()?.Loss:F4} over {status.Step} steps, {tokens:N0} tokens, {(seconds > 0 ? tokens / seconds : 0):N0} tokens/s"));
+        Console.WriteLine($"model: {spec.OutputDirectory}   loss curve: {curve}   metrics: {Path.Combine(spec.OutputDirectory, "metrics.csv")}");
+        return 0;
+    }
+}

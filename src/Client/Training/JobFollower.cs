@@ -1,0 +1,44 @@
+using System.Diagnostics;
+using Cluster.Grains;
+
+namespace Cluster.Client.Training;
+
+/// <summary>Follows a running job for a person: its events as they happen, and a progress line (step, loss, learning
+/// rate, tokens/s, ETA) at most once a second and at the end.</summary>
+public static class JobFollower
+{
+    public static async Task<(JobStatus Status, List<TrainingStepRecord> Steps)> FollowAsync(ITrainingJobGrain job, TextWriter output, CancellationToken stop)
+    {
+        var steps = new List<TrainingStepRecord>();
+        var (events, lastPrinted) = (0, Stopwatch.StartNew());
+        while (true)
+        {
+            var progress = await job.Progress(steps.Count == 0 ? -1 : steps[^1].Step);
+            foreach (var line in progress.Status.Events.Skip(events)) output.WriteLine(line);
+            events = progress.Status.Events.Count;
+            steps.AddRange(progress.Steps);
+            if (progress.Steps.Count > 0)
+            {
+                if (lastPrinted.Elapsed > TimeSpan.FromSeconds(1) || progress.Status.Finished)
+                {
+                    output.WriteLine(Line(steps, progress.Status));
+                    lastPrinted.Restart();
+                }
+            }
+            if (progress.Status.Finished) return (progress.Status, steps);
+            await Task.Delay(TimeSpan.FromMilliseconds(500), stop);
+        }
+    }
+
+    /// <summary>Rates from the steps' own durations (the slowest worker's), not from when this follower saw them.</summary>
+    static string Line(List<TrainingStepRecord> steps, JobStatus status)
+    {
+        var last = steps[^1];
+        var seconds = steps.Sum(s => s.Seconds);
+        var tokens = steps.Sum(s => s.Tokens);
+        var rate = seconds > 0 ? tokens / seconds : 0;
+        var perStep = seconds / steps.Count;
+        var eta = TimeSpan.FromSeconds(Math.Max(0, (status.MaxSteps - last.Step - 1) * perStep));
+        return $"step {last.Step + 1}/{status.MaxSteps}  loss {last.Loss:F4}  lr {last.LearningRate:0.00e+00}  {rate:N0} tokens/s  ETA {eta:h\\:mm\\:ss}";
+    }
+}

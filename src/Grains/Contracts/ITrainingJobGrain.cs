@@ -1,0 +1,92 @@
+namespace Cluster.Grains;
+
+/// <summary>A pretraining job as the cluster runs it: data-parallel masked-LM training of a fresh model. Paths are seen
+/// by every worker (one machine, or storage all silos mount).</summary>
+[GenerateSerializer, Immutable, Alias("cluster.PretrainingJobSpec")]
+public sealed record PretrainingJobSpec
+{
+    [Id(0)] public required string JobId { get; init; }
+    /// <summary>config.json of the model to train (roberta or roc_bert), as text.</summary>
+    [Id(1)] public required string ConfigJson { get; init; }
+    [Id(2)] public required string TokenizerDirectory { get; init; }
+    /// <summary>A prepared corpus (`cluster data prepare`).</summary>
+    [Id(3)] public required string DataDirectory { get; init; }
+    [Id(4)] public required string OutputDirectory { get; init; }
+    [Id(5)] public int Workers { get; init; } = 1;
+    /// <summary>Examples per worker per micro-batch.</summary>
+    [Id(6)] public int BatchSize { get; init; } = 8;
+    [Id(7)] public int GradientAccumulation { get; init; } = 1;
+    [Id(8)] public int MaxLength { get; init; } = 128;
+    /// <summary><c>packed</c> or <c>line</c>.</summary>
+    [Id(9)] public string ExampleMode { get; init; } = "packed";
+    [Id(10)] public long MaxSteps { get; init; } = 100;
+    [Id(11)] public double LearningRate { get; init; } = 5e-4;
+    [Id(12)] public long WarmupSteps { get; init; }
+    [Id(13)] public double WeightDecay { get; init; } = 0.01;
+    [Id(14)] public double MaxGradNorm { get; init; } = 1.0;
+    [Id(15)] public ulong Seed { get; init; } = 42;
+    /// <summary>Save a training checkpoint every this many steps (0: only at the end).</summary>
+    [Id(16)] public long CheckpointEvery { get; init; }
+    /// <summary><c>collective</c> (c10d: Gloo on CPU, NCCL on CUDA).</summary>
+    [Id(17)] public string AllReduce { get; init; } = "collective";
+    /// <summary>Which devices to train on: <c>cpu</c>, <c>cuda</c>, or null for any.</summary>
+    [Id(18)] public string? DeviceKind { get; init; }
+    /// <summary>Continue from the newest checkpoint under OutputDirectory/checkpoints.</summary>
+    [Id(19)] public bool Resume { get; init; }
+    /// <summary>libtorch threads per worker (0: the machine's cores shared among its workers).</summary>
+    [Id(20)] public int ThreadsPerWorker { get; init; }
+
+    public int GlobalBatch => Workers * GradientAccumulation * BatchSize;
+}
+
+/// <summary>One optimizer step as the job recorded it.</summary>
+[GenerateSerializer, Immutable, Alias("cluster.TrainingStepRecord")]
+public sealed record TrainingStepRecord(
+    [property: Id(0)] long Step,
+    [property: Id(1)] double Loss,
+    [property: Id(2)] double LearningRate,
+    [property: Id(3)] double GradientNorm,
+    [property: Id(4)] long Tokens,
+    [property: Id(5)] double Seconds);
+
+[GenerateSerializer, Immutable, Alias("cluster.JobStatus")]
+public sealed record JobStatus(
+    [property: Id(0)] string JobId,
+    /// <summary><c>pending</c>, <c>starting</c>, <c>running</c>, <c>completed</c>, <c>failed</c>, <c>cancelled</c>.</summary>
+    [property: Id(1)] string State,
+    [property: Id(2)] long Step,
+    [property: Id(3)] long MaxSteps,
+    [property: Id(4)] IReadOnlyList<string> Workers,
+    [property: Id(5)] string? LastCheckpoint,
+    [property: Id(6)] string? Error,
+    /// <summary>Lines a person should see: what the job did (started, resumed, saved, failed).</summary>
+    [property: Id(7)] IReadOnlyList<string> Events)
+{
+    public bool Finished => State is "completed" or "failed" or "cancelled";
+}
+
+/// <summary>The steps after the one a follower has seen, with the job's status.</summary>
+[GenerateSerializer, Immutable, Alias("cluster.JobProgress")]
+public sealed record JobProgress(
+    [property: Id(0)] JobStatus Status,
+    [property: Id(1)] IReadOnlyList<TrainingStepRecord> Steps);
+
+/// <summary>The coordinator of one job (keyed by job id): picks workers from the device registry, makes their
+/// replicas identical, sequences the steps, saves checkpoints and the final model.</summary>
+[Alias("cluster.ITrainingJobGrain")]
+public interface ITrainingJobGrain : IGrainWithStringKey
+{
+    /// <summary>Validates and starts the job; it runs on after this returns.</summary>
+    [Alias("Start")]
+    Task<JobStatus> Start(PretrainingJobSpec spec);
+
+    [Alias("GetStatus")]
+    Task<JobStatus> GetStatus();
+
+    /// <summary>The status, and the steps recorded after <paramref name="afterStep"/> (−1: all kept).</summary>
+    [Alias("Progress")]
+    Task<JobProgress> Progress(long afterStep);
+
+    [Alias("Cancel")]
+    Task<JobStatus> Cancel();
+}

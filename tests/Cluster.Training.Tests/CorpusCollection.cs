@@ -1,0 +1,4 @@
+namespace Cluster.Training.Tests;
+
+[CollectionDefinition("corpus")]
+public sealed class CorpusCollection : ICollectionFixture<TestCorpus>;
