@@ -1,6 +1,4 @@
 using System.Diagnostics;
-using System.Net;
-using System.Net.Sockets;
 using Cluster.Client.Connection;
 using Cluster.Grains;
 using Cluster.Grains.Hosting;
@@ -29,7 +27,7 @@ internal static class RuntimeBench
     static async Task RunAsync(BenchOptions options, int calls, int[] megabytes)
     {
         var repoRoot = Path.GetFullPath(Path.Combine(options.ScriptDir, ".."));
-        var ports = FreePorts(8);
+        var ports = LoopbackPorts.Free(8);
         var (a, b) = (ports[..4], ports[4..]);
         var settingsA = new SiloSettings
         {
@@ -169,15 +167,5 @@ internal static class RuntimeBench
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
         return process;
-    }
-
-    /// <summary>Distinct free loopback ports.</summary>
-    static int[] FreePorts(int count)
-    {
-        var listeners = Enumerable.Range(0, count).Select(_ => new TcpListener(IPAddress.Loopback, 0)).ToList();
-        foreach (var l in listeners) l.Start();
-        var ports = listeners.Select(l => ((IPEndPoint)l.LocalEndpoint).Port).ToArray();
-        foreach (var l in listeners) l.Stop();
-        return ports;
     }
 }

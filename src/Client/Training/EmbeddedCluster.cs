@@ -1,5 +1,3 @@
-using System.Net;
-using System.Net.Sockets;
 using Cluster.Silo;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
@@ -20,7 +18,7 @@ public sealed class EmbeddedCluster : IAsyncDisposable
         var cluster = new EmbeddedCluster();
         try
         {
-            var ports = FreePorts(4 * silos);
+            var ports = LoopbackPorts.Free(4 * silos);
             for (var i = 0; i < silos; i++)
             {
                 var settings = new SiloSettings
@@ -53,15 +51,6 @@ public sealed class EmbeddedCluster : IAsyncDisposable
             if (DateTime.UtcNow > deadline) throw new TimeoutException($"the embedded cluster's {devices} devices did not all register within a minute");
             await Task.Delay(50, cancellation);
         }
-    }
-
-    static int[] FreePorts(int count)
-    {
-        var listeners = Enumerable.Range(0, count).Select(_ => new TcpListener(IPAddress.Loopback, 0)).ToList();
-        foreach (var l in listeners) l.Start();
-        var ports = listeners.Select(l => ((IPEndPoint)l.LocalEndpoint).Port).ToArray();
-        foreach (var l in listeners) l.Stop();
-        return ports;
     }
 
     public async ValueTask DisposeAsync()
