@@ -103,7 +103,7 @@ public static class SiloHost
         var app = builder.Build();
         app.MapHealthEndpoints();
         app.MapPrometheusScrapingEndpoint("/metrics");
-        app.Services.GetRequiredService<SiloMetrics>();
+        app.Services.GetRequiredService<SiloMetrics>(); // its instruments exist once it does
         var log = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Cluster.Silo");
         if (embedded) { }
         else if (!settings.ListensOnAnyAddress)

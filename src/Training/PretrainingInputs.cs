@@ -13,10 +13,10 @@ public static class PretrainingInputs
     /// <paramref name="ignore"/> is an entry of the output directory that does not make it "not empty" (the corpus
     /// prepared there a moment ago).</summary>
     public static string? Check(PretrainedConfig config, string tokenizerDirectory, string dataDirectory, string outputDirectory,
-        bool resume, int maxLength, int workers, int batchSize, int accumulation, OptimizerSettings optimizer, string? ignore = null)
+        bool resume, int maxLength, int workers, int batchSize, int accumulation, OptimizerSettings optimizer, ExampleMode mode = ExampleMode.Packed, string? ignore = null)
     {
         CheckSettings(config, maxLength, workers, batchSize, accumulation, optimizer);
-        return CheckFiles(config, tokenizerDirectory, dataDirectory, outputDirectory, resume, maxLength, ignore);
+        return CheckFiles(config, tokenizerDirectory, dataDirectory, outputDirectory, resume, maxLength, mode, ignore);
     }
 
     /// <summary>What can be checked without reading a file.</summary>
@@ -33,7 +33,7 @@ public static class PretrainingInputs
             throw new ArgumentException($"--max-length {maxLength} must be within [8, {positions}] (the config's max_position_embeddings is {config.max_position_embeddings})");
     }
 
-    static string? CheckFiles(PretrainedConfig config, string tokenizerDirectory, string dataDirectory, string outputDirectory, bool resume, int maxLength, string? ignore)
+    static string? CheckFiles(PretrainedConfig config, string tokenizerDirectory, string dataDirectory, string outputDirectory, bool resume, int maxLength, ExampleMode mode, string? ignore)
     {
         if (!Directory.Exists(tokenizerDirectory)) throw new ArgumentException($"--tokenizer: no directory {tokenizerDirectory}");
         using (var corpus = TokenCorpus.Open(dataDirectory, TokenizerFingerprint.Compute(tokenizerDirectory)))
@@ -42,7 +42,7 @@ public static class PretrainingInputs
                 throw new CorpusException($"{dataDirectory} was prepared with a {corpus.Manifest.ModelType} tokenizer, but the config is {config.model_type}");
             if (corpus.Manifest.VocabSize > config.vocab_size)
                 throw new CorpusException($"the tokenizer's vocabulary ({corpus.Manifest.VocabSize} tokens) does not fit the config's vocab_size {config.vocab_size}");
-            var examples = new PretrainingExamples(corpus, maxLength, ExampleMode.Packed).Count;
+            var examples = new PretrainingExamples(corpus, maxLength, mode).Count;
             if (examples < 1) throw new CorpusException($"{dataDirectory} holds {corpus.Tokens} tokens, not one example of {maxLength}");
         }
         var checkpoints = Path.Combine(outputDirectory, "checkpoints");

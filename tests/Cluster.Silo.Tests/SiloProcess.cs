@@ -59,15 +59,7 @@ public sealed class SiloProcess : IAsyncDisposable
     public string Stderr { get { lock (_stderr) return _stderr.ToString(); } }
     public bool HasExited => _process.HasExited;
 
-    public static string SiloDll
-    {
-        get
-        {
-            var dll = Path.GetFullPath(Path.Combine(AppContext.BaseDirectory.Replace("tests/Cluster.Silo.Tests", "src/Silo"), "Cluster.Silo.dll"));
-            Assert.True(File.Exists(dll), $"{dll} is missing; build src/Silo");
-            return dll;
-        }
-    }
+    public static string SiloDll => BuildOutput.Of("src/Silo", "Cluster.Silo.dll");
 
     /// <summary>Starts a silo with <paramref name="ports"/> added to <paramref name="args"/>.</summary>
     public static SiloProcess Start(SiloPorts? ports, IEnumerable<string> args, IReadOnlyDictionary<string, string>? environment = null)
@@ -104,29 +96,5 @@ public sealed class SiloProcess : IAsyncDisposable
             await _process.WaitForExitAsync();
         }
         _process.Dispose();
-    }
-}
-
-/// <summary>Runs the built `cluster` CLI as a child process.</summary>
-public static class ClusterCli
-{
-    public sealed record Result(int ExitCode, string Stdout, string Stderr);
-
-    public static async Task<Result> RunAsync(params string[] args)
-    {
-        // src/Client's own build output: beside these tests its dependencies would be resolved as the tests' are.
-        var dll = Path.GetFullPath(Path.Combine(AppContext.BaseDirectory.Replace("tests/Cluster.Silo.Tests", "src/Client"), "cluster.dll"));
-        Assert.True(File.Exists(dll), $"{dll} is missing; build src/Client");
-        var info = new ProcessStartInfo("dotnet", [dll, .. args])
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-        };
-        using var p = Process.Start(info)!;
-        var stdout = p.StandardOutput.ReadToEndAsync();
-        var stderr = p.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(3));
-        await p.WaitForExitAsync(timeout.Token);
-        return new Result(p.ExitCode, await stdout, await stderr);
     }
 }

@@ -1,5 +1,4 @@
 using System.CommandLine;
-using Cluster.Model.Configuration;
 using Cluster.Model.Tasks;
 using Cluster.Torch;
 
@@ -23,14 +22,7 @@ internal static class ModelCommand
 
     private static int Init(string arch, FileInfo configFile, DirectoryInfo output, ulong seed)
     {
-        if (!configFile.Exists) throw new IOException($"--config: no file {configFile.FullName}");
-        var node = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(configFile.FullName)) as System.Text.Json.Nodes.JsonObject
-            ?? throw new ArgumentException($"{configFile.FullName}: not a JSON object");
-        var declared = node["model_type"]?.GetValue<string>();
-        if (declared != null && declared != arch)
-            throw new ArgumentException($"{configFile.FullName} says model_type '{declared}' but --arch is '{arch}'");
-        node["model_type"] = arch;
-        var config = PretrainedConfig.FromJson(node.ToJsonString(), configFile.FullName);
+        var config = ConfigFile.Read(configFile, arch);
 
         torch.manual_seed(seed);
         using var model = TaskModel.Create(config, arch == "roberta" ? Head.MaskedLM : Head.PreTraining);

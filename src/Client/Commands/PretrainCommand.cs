@@ -1,11 +1,9 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
-using System.Text.Json.Nodes;
 using Cluster.Client.Connection;
 using Cluster.Client.Training;
 using Cluster.Grains;
-using Cluster.Model.Configuration;
 using Cluster.Training;
 using Cluster.Training.Data;
 
@@ -50,7 +48,7 @@ internal static class PretrainCommand
             var outDir = parsed.GetValue(output)!.FullName;
             var tokenizerDir = parsed.GetValue(tokenizer)!.FullName;
             var loaded = DataCommand.LoadTokenizer(tokenizerDir, parsed.GetValue(arch));
-            var modelConfig = ReadConfig(parsed.GetValue(config)!, parsed.GetValue(arch)!, loaded.VocabSize);
+            var modelConfig = ConfigFile.Read(parsed.GetValue(config)!, parsed.GetValue(arch)!, loaded.VocabSize);
             var optimizer = new OptimizerSettings
             {
                 LearningRate = parsed.GetValue(lr), TotalSteps = parsed.GetValue(steps), WarmupSteps = parsed.GetValue(warmup),
@@ -79,7 +77,7 @@ internal static class PretrainCommand
                     }
                 }
                 checkpoint = PretrainingInputs.Check(modelConfig, tokenizerDir, dataDir, outDir, parsed.GetValue(resume), parsed.GetValue(maxLength),
-                    parsed.GetValue(workers), parsed.GetValue(batch), parsed.GetValue(accumulation), optimizer, ignore: Path.Combine(outDir, "data"));
+                    parsed.GetValue(workers), parsed.GetValue(batch), parsed.GetValue(accumulation), optimizer, parsed.GetValue(lineByLine) ? ExampleMode.Line : ExampleMode.Packed, ignore: Path.Combine(outDir, "data"));
             }
             catch when (createdOut)
             {
@@ -131,17 +129,6 @@ internal static class PretrainCommand
             return Finish(result.Status, result.Steps, spec, parsed.GetValue(metricsOut)?.FullName);
         });
         return command;
-    }
-
-    static PretrainedConfig ReadConfig(FileInfo file, string arch, int tokenizerVocab)
-    {
-        if (!file.Exists) throw new IOException($"--config: no file {file.FullName}");
-        var node = JsonNode.Parse(File.ReadAllText(file.FullName)) as JsonObject ?? throw new ArgumentException($"{file.FullName}: not a JSON object");
-        var declared = node["model_type"]?.GetValue<string>();
-        if (declared is not null && declared != arch) throw new ArgumentException($"{file.FullName} says model_type '{declared}' but --arch is '{arch}'");
-        node["model_type"] = arch;
-        node["vocab_size"] ??= tokenizerVocab;
-        return PretrainedConfig.FromJson(node.ToJsonString(), file.FullName);
     }
 
     internal static int Finish(JobStatus status, List<TrainingStepRecord> steps, PretrainingJobSpec spec, string? metricsOut)

@@ -16,7 +16,6 @@ public sealed class WorkerGrain(ILocalSiloDetails silo, LocalSilo local) : Grain
 {
     string _device = "cpu";
     PretrainingSession? _session;
-    PretrainingJobSpec? _spec;
 
     public override Task OnActivateAsync(CancellationToken cancellation)
     {
@@ -49,7 +48,6 @@ public sealed class WorkerGrain(ILocalSiloDetails silo, LocalSilo local) : Grain
             Checkpoint = assignment.Checkpoint,
             Threads = threads,
         });
-        _spec = spec;
         return new WorkerReady(_session.Step, _session.WeightChecksum);
     }
 
@@ -83,7 +81,7 @@ public sealed class WorkerGrain(ILocalSiloDetails silo, LocalSilo local) : Grain
     {
         if (_session is null) return;
         var session = _session;
-        (_session, _spec) = (null, null);
+        _session = null;
         await session.DisposeAsync();
     }
 }
