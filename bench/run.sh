@@ -1,16 +1,18 @@
 #!/usr/bin/env bash
 # Runs the benchmarks; each prints its table with the reference measured in the same run.
-#   bash bench/run.sh [torch|model|tokenizer|runtime|all]   (default: all)
+#   bash bench/run.sh [torch|model|tokenizer|runtime|train|all]   (default: all)
 #     torch: per-call overhead of small ops and large-matmul throughput vs PyTorch from Python
 #     model: roberta-base forward and forward+backward tokens/s vs the same architecture in PyTorch
 #     tokenizer: GPT-2 BPE MB/s and tokens/s vs npm's gpt-3-encoder (JavaScript), one thread and all cores
 #     runtime: Orleans grain-call latency and calls/s (local, silo to silo across two processes, client via a
 #              gateway); 64 and 256 MB over the bulk channel between the two silos vs a raw TCP socket between two processes
+#     train: all-reduce of 4/64/256 MB with both backends vs a raw loopback socket copy; pretraining tokens/s with 1
+#            worker and 2 workers in two Cluster.Silo processes (1 thread each), scaling efficiency
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh --bench
 suites=("${1:-all}")
-[[ "${suites[0]}" == "all" ]] && suites=(torch model tokenizer runtime)
+[[ "${suites[0]}" == "all" ]] && suites=(torch model tokenizer runtime train)
 status=0
 for suite in "${suites[@]}"; do
   if [[ $suite == tokenizer ]]; then

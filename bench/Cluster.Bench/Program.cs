@@ -4,6 +4,7 @@ using Cluster.Bench;
 //        Cluster.Bench model [--batch 8] [--seqs 128,512] [--repeats 3] [--trace DIR] [--reference-env NAME=VALUE]
 //                            [--device cuda --dtype bfloat16 --iters 20 --python python3]   (the GPU machine: against transformers)
 //        Cluster.Bench runtime [--calls 20000] [--megabytes 64,256] [--repeats 3]
+//        Cluster.Bench train [--megabytes 4,64,256] [--steps 30] [--repeats 3]
 //        Cluster.Bench tokenizer [--model-dir artifacts/gpt2] [--text FILE] [--node-modules DIR] [--repeats 3]
 var options = BenchOptions.Parse(args);
 return options.Suite switch
@@ -12,8 +13,9 @@ return options.Suite switch
     "model" => RobertaThroughputBench.Run(options),
     "tokenizer" => TokenizerThroughputBench.Run(options),
     "runtime" => RuntimeBench.Run(options),
+    "train" => TrainBench.Run(options),
     "raw-sink" => RawSocketSink.Run(), // the runtime suite's reference receiver, run as a second process
-    _ => Fail($"unknown benchmark '{options.Suite}' (known: torch, model, tokenizer, runtime)"),
+    _ => Fail($"unknown benchmark '{options.Suite}' (known: torch, model, tokenizer, runtime, train)"),
 };
 
 static int Fail(string message)

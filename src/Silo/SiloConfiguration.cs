@@ -42,6 +42,7 @@ public static class SiloConfiguration
         ["--missed-probes"] = "NumMissedProbesLimit",
         ["--table-refresh"] = "TableRefreshSeconds",
         ["--i-am-alive-publish"] = "IAmAlivePublishSeconds",
+        ["--job-watch-period"] = "JobWatchSeconds",
     };
 
     /// <summary>Switches without a value.</summary>
@@ -116,6 +117,7 @@ public static class SiloConfiguration
             TlsCertificate = config["TlsCertificate"],
             TlsKey = config["TlsKey"],
             TlsAuthority = config["TlsAuthority"],
+            JobWatchPeriod = Seconds(config, "JobWatchSeconds", defaults.JobWatchPeriod),
             FailureDetection = new FailureDetectionSettings
             {
                 ProbeTimeout = Seconds(config, "ProbeTimeoutSeconds", detection.ProbeTimeout),

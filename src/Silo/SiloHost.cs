@@ -74,10 +74,12 @@ public static class SiloHost
                 case MembershipKind.Localhost:
                     silo.UseDevelopmentClustering(new IPEndPoint(IPAddress.Loopback, settings.Membership.PrimarySiloPort ?? settings.SiloPort));
                     silo.AddMemoryGrainStorage(ClusterSiloBuilderExtensions.StorageName);
+                    silo.UseInMemoryReminderService();
                     break;
                 case MembershipKind.Postgres:
                     silo.UseAdoNetClustering(o => { o.Invariant = "Npgsql"; o.ConnectionString = settings.Membership.ConnectionString; });
                     silo.AddAdoNetGrainStorage(ClusterSiloBuilderExtensions.StorageName, o => { o.Invariant = "Npgsql"; o.ConnectionString = settings.Membership.ConnectionString; });
+                    silo.UseAdoNetReminderService(o => { o.Invariant = "Npgsql"; o.ConnectionString = settings.Membership.ConnectionString; });
                     if (settings.Kubernetes) silo.UseKubernetesHosting();
                     break;
             }
@@ -91,6 +93,7 @@ public static class SiloHost
                 BulkSecurity = bulkSecurity,
                 BulkAdvertisedAddress = advertised,
                 HttpPort = settings.HttpPort,
+                JobWatchPeriod = settings.JobWatchPeriod,
             });
         });
 

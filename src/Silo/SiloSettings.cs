@@ -33,6 +33,10 @@ public sealed record SiloSettings
 
     public FailureDetectionSettings FailureDetection { get; init; } = new();
 
+    /// <summary>How often a training job's reminder checks that its coordinator runs; after the coordinator's silo
+    /// died, the job resumes on another silo within about this long.</summary>
+    public TimeSpan JobWatchPeriod { get; init; } = TimeSpan.FromMinutes(1);
+
     public bool UsesTls => TlsCertificate is not null;
     public bool ListensOnAnyAddress => UsesTls || InsecureListenAny;
 

@@ -14,7 +14,13 @@ public static partial class torch
 
     public static DisposeScope NewDisposeScope() => new();
 
-    public static void set_num_threads(int n) => TorchException.Check(LibTorch.ct_set_num_threads(n));
+    /// <summary>libtorch's intra-op threads, and OpenBLAS's too where libtorch's matrix products go to a pthreads
+    /// OpenBLAS (Debian's), which keeps a pool of one thread per core of its own otherwise. Both are per process.</summary>
+    public static void set_num_threads(int n)
+    {
+        TorchException.Check(LibTorch.ct_set_num_threads(n));
+        Native.OpenBlas.SetThreads(n);
+    }
 
     public static int get_num_threads() => LibTorch.ct_get_num_threads();
 

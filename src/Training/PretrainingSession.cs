@@ -32,6 +32,9 @@ public sealed record SessionOptions
     /// <summary>How long a collective (or the group's forming) waits for a missing rank before it fails.</summary>
     public TimeSpan CollectiveTimeout { get; init; } = TimeSpan.FromMinutes(2);
     public string? Checkpoint { get; init; }
+    /// <summary>Makes this rank's reducer when the group does not use c10d (the <c>coordinator</c> backend); called on
+    /// the device thread. Null: a c10d process group through the store.</summary>
+    public Func<IGradientReducer>? Reducer { get; init; }
     public int Threads { get; init; } = 1;
 
     public string CheckpointsDirectory => Path.Combine(OutputDirectory, "checkpoints");
@@ -87,6 +90,7 @@ public sealed class PretrainingSession : IAsyncDisposable
         var plan = new GlobalBatchPlan(examples.Count, o.Layout.GlobalBatch, o.Seed);
         _worker = new PretrainingWorker(_replica, examples, masking, plan, o.Seed, manifest.PadTokenId);
         if (o.Layout.Workers == 1) _reducer = new SingleReplicaReducer();
+        else if (o.Reducer is not null) _reducer = o.Reducer();
         else
         {
             var store = new TCPStore(o.StoreHost, o.StorePort, isServer: false, timeout: o.CollectiveTimeout);

@@ -29,6 +29,7 @@ public static class TestClusters
             });
             silo.UseFailureDetection(new FailureDetectionSettings());
             silo.AddMemoryGrainStorage(ClusterSiloBuilderExtensions.StorageName);
+            silo.UseInMemoryReminderService();
         });
         var cluster = builder.Build();
         await cluster.DeployAsync();

@@ -1,3 +1,4 @@
+using Cluster.Testing;
 using Cluster.Model.Tasks;
 using Cluster.Torch;
 using Cluster.Training;
@@ -15,36 +16,28 @@ public sealed class TrainingJobTests(ClusterFixture fixture, TestCorpus corpus) 
 {
     readonly TestCorpus _corpus = corpus;
 
-    PretrainingJobSpec Spec(string id, string output, long steps = 4) => new()
-    {
-        JobId = id,
-        ConfigJson = _corpus.TinyConfig().ToJson(),
-        TokenizerDirectory = _corpus.TokenizerDirectory,
-        DataDirectory = _corpus.ShardDirectory,
-        OutputDirectory = output,
-        Workers = 2, BatchSize = 4, GradientAccumulation = 1, MaxLength = 24, MaxSteps = steps,
-        LearningRate = 3e-3, WarmupSteps = 1, Seed = 42, CheckpointEvery = 2, ThreadsPerWorker = 1,
-    };
+    PretrainingJobSpec Spec(string id, string output, long steps = 4) => JobTesting.Spec(_corpus, id, output, steps);
 
-    async Task<JobStatus> RunToEndAsync(ITrainingJobGrain job)
+    /// <summary>Both all-reduce backends: c10d Gloo, and the coordinator's reduction server over the data plane.</summary>
+    [Theory]
+    [InlineData("collective")]
+    [InlineData("coordinator")]
+    public async Task Two_workers_on_two_silos_train_the_model_one_worker_with_the_whole_batch_would_and_save_it(string backend)
     {
-        JobStatus? status = null;
-        Assert.True(await Eventually.HoldsAsync(async () => (status = await job.GetStatus()).Finished, TimeSpan.FromMinutes(5)), "the job did not finish");
-        return status!;
-    }
-
-    [Fact]
-    public async Task Two_workers_on_two_silos_train_the_model_one_worker_with_the_whole_batch_would_and_save_it()
-    {
-        var output = Path.Combine(_corpus.Root, "job-out");
-        var job = fixture.Client.GetGrain<ITrainingJobGrain>("job-equivalence");
-        var started = await job.Start(Spec("job-equivalence", output));
+        var id = $"job-equivalence-{backend}";
+        var output = Path.Combine(_corpus.Root, id);
+        var job = fixture.Client.GetGrain<ITrainingJobGrain>(id);
+        var liveBefore = LiveTensors.Settled();   // both silos' workers run in this process
+        var started = await job.Start(Spec(id, output) with { AllReduce = backend });
         Assert.Equal("starting", started.State);
-        var status = await RunToEndAsync(job);
-        Assert.True(status.State == "completed", $"{status.State}: {status.Error}\n{string.Join("\n", status.Events)}");
+        var status = await JobTesting.RunToEndAsync(job);
+        Assert.True(status.State == "completed", JobTesting.Describe(status));
         Assert.Equal(4, status.Step);
         Assert.Equal(2, status.Workers.Select(w => w.Split('@')[1]).Distinct().Count()); // two silos
         Assert.Contains(status.Events, e => e.Contains("start from identical weights"));
+        // Every worker's replica, optimizer state and gradient buffers are freed once the group disbands.
+        Assert.True(await Eventually.HoldsAsync(() => Task.FromResult(LiveTensors.Settled() == liveBefore), TimeSpan.FromMinutes(2)),
+            $"{LiveTensors.Settled() - liveBefore} native tensors still alive after the job");
 
         var progress = await job.Progress(-1);
         Assert.Equal([0L, 1, 2, 3], progress.Steps.Select(s => s.Step));
@@ -56,6 +49,8 @@ public sealed class TrainingJobTests(ClusterFixture fixture, TestCorpus corpus) 
         var (losses, difference) = CompareWithOneWorker(output);
         for (var step = 0; step < 4; step++) Assert.Equal(losses[step], progress.Steps[step].Loss, 4);
         Assert.True(difference < 1e-5, $"saved weights differ from the single-worker run by {difference:E2}");
+
+        Assert.Contains(id, await fixture.Client.GetGrain<IJobIndexGrain>(JobIndex.Key).List());
 
         // Its devices went back to the registry.
         var registry = fixture.Client.GetGrain<IDeviceRegistryGrain>(DeviceRegistry.Key);
@@ -92,7 +87,7 @@ public sealed class TrainingJobTests(ClusterFixture fixture, TestCorpus corpus) 
     {
         var job = fixture.Client.GetGrain<ITrainingJobGrain>("job-too-big");
         await job.Start(Spec("job-too-big", Path.Combine(_corpus.Root, "too-big")) with { Workers = 4 });
-        var status = await RunToEndAsync(job);
+        var status = await JobTesting.RunToEndAsync(job);
         Assert.Equal("failed", status.State);
         Assert.Contains("no free", status.Error);
         var registry = fixture.Client.GetGrain<IDeviceRegistryGrain>(DeviceRegistry.Key);

@@ -1,4 +1,7 @@
 using Cluster.Silo.Postgres;
+using Microsoft.Extensions.Options;
+using Orleans.Configuration;
+using Orleans.Runtime;
 
 namespace Cluster.Silo.Tests;
 
@@ -8,13 +11,15 @@ public sealed class PostgresSchemaTests : IAsyncLifetime
     public Task InitializeAsync() => _database.InitializeAsync();
     public Task DisposeAsync() => _database.DisposeAsync();
 
-    /// <summary>Every query key Orleans.Clustering.AdoNet and Orleans.Persistence.AdoNet 10.4.2 read (their
-    /// "not all required queries found" check, and the storage provider's four).</summary>
+    /// <summary>Every query key Orleans.Clustering.AdoNet, Orleans.Persistence.AdoNet and Orleans.Reminders.AdoNet
+    /// 10.4.2 read (their "not all required queries found" check, the storage provider's four, the reminder table's seven).</summary>
     static readonly string[] OrleansQueryKeys =
     [
         "GatewaysQueryKey", "MembershipReadRowKey", "MembershipReadAllKey", "InsertMembershipVersionKey", "UpdateIAmAlivetimeKey",
         "InsertMembershipKey", "UpdateMembershipKey", "DeleteMembershipTableEntriesKey", "CleanupDefunctSiloEntriesKey",
         "WriteToStorageKey", "ReadFromStorageKey", "ClearStorageKey", "DeleteStorageKey",
+        "UpsertReminderRowKey", "ReadReminderRowsKey", "ReadReminderRowKey", "ReadRangeRows1Key", "ReadRangeRows2Key",
+        "DeleteReminderRowKey", "DeleteReminderRowsKey",
     ];
 
     [PostgresFact]
@@ -28,6 +33,41 @@ public sealed class PostgresSchemaTests : IAsyncLifetime
         await PostgresDatabase.EnsureSchemaAsync(_database.ConnectionString, CancellationToken.None);
         Assert.Equal(OrleansQueryKeys.Length, await _database.CountAsync("SELECT count(*) FROM orleansquery"));
         Assert.Equal(0, await _database.CountAsync("SELECT count(*) FROM information_schema.columns WHERE column_name = 'metadatajson'"));
+    }
+
+    /// <summary>Orleans' own ADO.NET reminder table (the class the silo's reminder service uses) against our queries.</summary>
+    [PostgresFact]
+    public async Task Orleans_reminder_table_stores_reads_by_grain_and_ring_range_and_deletes_by_version()
+    {
+        await PostgresDatabase.EnsureSchemaAsync(_database.ConnectionString, CancellationToken.None);
+        var type = typeof(Orleans.Configuration.AdoNetReminderTableOptions).Assembly.GetType("Orleans.Runtime.ReminderService.AdoNetReminderTable", throwOnError: true)!;
+        var table = (IReminderTable)Activator.CreateInstance(type,
+            Options.Create(new ClusterOptions { ClusterId = "c", ServiceId = "reminders-test" }),
+            Options.Create(new Orleans.Configuration.AdoNetReminderTableOptions { Invariant = "Npgsql", ConnectionString = _database.ConnectionString }))!;
+        await table.Init();
+
+        var grain = GrainId.Create("trainingjob", "job-1");
+        var start = new DateTime(2026, 12, 2, 7, 0, 0, DateTimeKind.Utc);
+        var etag = await table.UpsertRow(new ReminderEntry { GrainId = grain, ReminderName = "watch", StartAt = start, Period = TimeSpan.FromSeconds(3) });
+        Assert.Equal("0", etag);
+        var row = await table.ReadRow(grain, "watch");
+        Assert.NotNull(row);
+        Assert.Equal(start, row!.StartAt.ToUniversalTime());
+        Assert.Equal(TimeSpan.FromSeconds(3), row.Period);
+        Assert.Equal("1", await table.UpsertRow(new ReminderEntry { GrainId = grain, ReminderName = "watch", StartAt = start, Period = TimeSpan.FromMinutes(1) }));
+        Assert.Equal(TimeSpan.FromMinutes(1), (await table.ReadRow(grain, "watch"))!.Period);
+        Assert.Single((await table.ReadRows(grain)).Reminders);
+
+        // The ring ranges: one that holds the grain's hash and one that does not, in both the plain and the wrapping form.
+        var hash = grain.GetUniformHashCode();
+        Assert.Single((await table.ReadRows(hash - 1, hash)).Reminders);
+        Assert.Empty((await table.ReadRows(hash, hash + 1)).Reminders);
+        Assert.Single((await table.ReadRows(hash, hash)).Reminders); // the whole ring
+        Assert.Single((await table.ReadRows(hash + 1, hash)).Reminders); // all but (hash, hash + 1]
+
+        Assert.False(await table.RemoveRow(grain, "watch", "0")); // a stale version deletes nothing
+        Assert.True(await table.RemoveRow(grain, "watch", "1"));
+        Assert.Null(await table.ReadRow(grain, "watch"));
     }
 
     [PostgresFact]

@@ -5,7 +5,7 @@ using Cluster.Grains;
 
 namespace Cluster.Client.Commands;
 
-/// <summary>`cluster jobs status|follow|cancel ID`: a job on a running cluster.</summary>
+/// <summary>`cluster jobs list` and `cluster jobs status|follow|cancel ID`: the jobs of a running cluster.</summary>
 internal static class JobsCommand
 {
     public static Command Create()
@@ -28,11 +28,32 @@ internal static class JobsCommand
                     _ => await job.GetStatus(),
                 };
                 if (status.State == "pending") throw new ArgumentException($"no job {parsed.GetValue(id)} on this cluster");
-                Console.WriteLine($"{status.JobId}: {status.State}, step {status.Step}/{status.MaxSteps}, workers {string.Join(", ", status.Workers)}{(status.Error is null ? "" : ", error: " + status.Error)}");
+                Console.WriteLine(Line(status));
                 return status.State is "failed" ? 1 : 0;
             });
             jobs.Subcommands.Add(command);
         }
+        jobs.Subcommands.Add(List());
         return jobs;
+    }
+
+    static string Line(JobStatus s)
+        => $"{s.JobId}: {s.State}, step {s.Step}/{s.MaxSteps}, workers {string.Join(", ", s.Workers)}{(s.Coordinator is null ? "" : $", coordinator {s.Coordinator}")}{(s.Error is null ? "" : ", error: " + s.Error)}";
+
+    /// <summary>One line per job the cluster was given, oldest first.</summary>
+    static Command List()
+    {
+        var options = new ClusterOptions();
+        var command = new Command("list", "list the cluster's jobs, oldest first, with their states");
+        options.AddTo(command);
+        command.SetAction(async (parsed, cancellation) =>
+        {
+            await using var connection = await ClusterConnection.ConnectAsync(options.Read(parsed), cancellation);
+            var ids = await connection.Client.GetGrain<IJobIndexGrain>(JobIndex.Key).List();
+            if (ids.Count == 0) Console.WriteLine("no jobs");
+            foreach (var id in ids) Console.WriteLine(Line(await connection.Client.GetGrain<ITrainingJobGrain>(id).GetStatus()));
+            return 0;
+        });
+        return command;
     }
 }

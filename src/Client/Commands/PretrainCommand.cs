@@ -31,8 +31,8 @@ internal static class PretrainCommand
         var warmup = new Option<long>("--warmup") { Description = "warm-up steps (then linear decay to 0)", DefaultValueFactory = _ => 0 };
         var weightDecay = new Option<double>("--weight-decay") { Description = "AdamW weight decay", DefaultValueFactory = _ => 0.01 };
         var seed = new Option<ulong>("--seed") { Description = "seed of the weights, the data order and the masks", DefaultValueFactory = _ => 42 };
-        var allReduce = new Option<string>("--allreduce") { Description = "gradient all-reduce backend", DefaultValueFactory = _ => "collective" };
-        allReduce.AcceptOnlyFromAmong("collective");
+        var allReduce = new Option<string>("--allreduce") { Description = "gradient all-reduce backend: collective (c10d: Gloo on CPU, NCCL on CUDA) or coordinator (over the coordinator's data-plane socket)", DefaultValueFactory = _ => "collective" };
+        allReduce.AcceptOnlyFromAmong("collective", "coordinator");
         var checkpointEvery = new Option<long>("--checkpoint-every") { Description = "save a checkpoint every N steps (0: at the end only)", DefaultValueFactory = _ => 0 };
         var output = new Option<DirectoryInfo>("--out") { Description = "output: the model (Hugging Face layout), checkpoints/, metrics.csv, loss.svg", Required = true };
         var resume = new Option<bool>("--resume") { Description = "continue from the newest checkpoint in --out" };

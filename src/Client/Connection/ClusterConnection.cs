@@ -48,6 +48,7 @@ public sealed class ClusterConnection : IAsyncDisposable
         {
             client.Configure<ClusterOptions>(o => { o.ClusterId = settings.ClusterId; o.ServiceId = settings.ServiceId; });
             ConfigureClustering(client, settings.Cluster);
+            client.Services.Configure<Orleans.Serialization.ExceptionSerializationOptions>(Cluster.Grains.ClusterExceptionSerialization.Configure);
             // Orleans' default retries for about three minutes; a person at a prompt waits at most ConnectTimeout.
             var deadline = DateTime.UtcNow + settings.ConnectTimeout;
             client.UseConnectionRetryFilter(async (e, ct) =>

@@ -7,3 +7,13 @@ public sealed class NoFreeDeviceException(string message) : Exception(message);
 /// <summary>A grain's key names a silo that is not (or no longer) in the cluster, or a device that silo does not have.</summary>
 [GenerateSerializer, Alias("cluster.DeviceUnavailableException")]
 public sealed class DeviceUnavailableException(string message) : Exception(message);
+
+/// <summary>Lets Orleans carry our own exceptions between silos and to clients with their type and message (a worker's
+/// TorchException, a corpus or checkpoint error), not as a codec failure that hides them. Every silo and client sets it.</summary>
+public static class ClusterExceptionSerialization
+{
+    public static void Configure(Orleans.Serialization.ExceptionSerializationOptions options)
+    {
+        if (!options.SupportedNamespacePrefixes.Contains("Cluster.")) options.SupportedNamespacePrefixes.Add("Cluster.");
+    }
+}

@@ -27,7 +27,8 @@ public sealed record PretrainingJobSpec
     [Id(15)] public ulong Seed { get; init; } = 42;
     /// <summary>Save a training checkpoint every this many steps (0: only at the end).</summary>
     [Id(16)] public long CheckpointEvery { get; init; }
-    /// <summary><c>collective</c> (c10d: Gloo on CPU, NCCL on CUDA).</summary>
+    /// <summary><c>collective</c> (c10d: Gloo on CPU, NCCL on CUDA) or <c>coordinator</c> (each rank sends its buffer
+    /// to a reduction server the coordinator hosts, over the data plane, and gets the sum back).</summary>
     [Id(17)] public string AllReduce { get; init; } = "collective";
     /// <summary>Which devices to train on: <c>cpu</c>, <c>cuda</c>, or null for any.</summary>
     [Id(18)] public string? DeviceKind { get; init; }
@@ -35,6 +36,11 @@ public sealed record PretrainingJobSpec
     [Id(19)] public bool Resume { get; init; }
     /// <summary>libtorch threads per worker (0: the machine's cores shared among its workers).</summary>
     [Id(20)] public int ThreadsPerWorker { get; init; }
+    /// <summary>How long a collective waits for a missing rank before it fails (a worker whose peer vanished without
+    /// closing its connections); the coordinator also gives up on a step's calls after this, plus failure detection.</summary>
+    [Id(21)] public int CollectiveTimeoutSeconds { get; init; } = 120;
+    /// <summary>How many times the job re-forms its group after losing workers before it fails.</summary>
+    [Id(22)] public int MaxRecoveries { get; init; } = 5;
 
     public int GlobalBatch => Workers * GradientAccumulation * BatchSize;
 }
@@ -60,7 +66,9 @@ public sealed record JobStatus(
     [property: Id(5)] string? LastCheckpoint,
     [property: Id(6)] string? Error,
     /// <summary>Lines a person should see: what the job did (started, resumed, saved, failed).</summary>
-    [property: Id(7)] IReadOnlyList<string> Events)
+    [property: Id(7)] IReadOnlyList<string> Events,
+    /// <summary>The silo the coordinator runs on.</summary>
+    [property: Id(8)] string? Coordinator = null)
 {
     public bool Finished => State is "completed" or "failed" or "cancelled";
 }

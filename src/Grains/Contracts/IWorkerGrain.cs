@@ -1,6 +1,7 @@
 namespace Cluster.Grains;
 
-/// <summary>A worker's place in a job's group, and where the group meets (the coordinator's c10d TCPStore).</summary>
+/// <summary>A worker's place in a job's group, and where the group meets: the coordinator's c10d TCPStore
+/// (<c>collective</c>), or its reduction server (<c>coordinator</c>).</summary>
 [GenerateSerializer, Immutable, Alias("cluster.WorkerAssignment")]
 public sealed record WorkerAssignment(
     [property: Id(0)] PretrainingJobSpec Spec,

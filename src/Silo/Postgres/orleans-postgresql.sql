@@ -1,6 +1,6 @@
--- Cluster's PostgreSQL schema for Orleans 10.4.2's ADO.NET clustering and grain persistence.
+-- Cluster's PostgreSQL schema for Orleans 10.4.2's ADO.NET clustering, grain persistence and reminders.
 -- The Orleans packages ship no SQL; this file matches the queries, parameters and result columns that
--- Orleans.Clustering.AdoNet and Orleans.Persistence.AdoNet 10.4.2 use (the upstream main-branch script adds a
+-- Orleans.Clustering.AdoNet, Orleans.Persistence.AdoNet and Orleans.Reminders.AdoNet 10.4.2 use (the upstream main-branch script adds a
 -- MetadataJson column those versions neither write nor read). The silo applies it in one transaction under an
 -- advisory lock, so silos that start together do not race, and a failure leaves nothing half-created.
 -- Unquoted names fold to lower case; Orleans reads columns by name, which Npgsql matches case-insensitively.
@@ -54,6 +54,21 @@ CREATE TABLE IF NOT EXISTS OrleansStorage
 CREATE UNIQUE INDEX IF NOT EXISTS OrleansStorage_Identity ON OrleansStorage
     (ServiceId, GrainTypeString, GrainIdN0, GrainIdN1, coalesce(GrainIdExtensionString, ''));
 CREATE INDEX IF NOT EXISTS OrleansStorage_Hashes ON OrleansStorage (GrainIdHash, GrainTypeHash);
+
+-- Reminders, one row per (service, grain, name). GrainHash is the grain's ring position as a signed int, so each
+-- silo reads the rows of its range; Period is in milliseconds; Version is the ETag.
+CREATE TABLE IF NOT EXISTS OrleansRemindersTable
+(
+    ServiceId varchar(150) NOT NULL,
+    GrainId varchar(150) NOT NULL,
+    ReminderName varchar(150) NOT NULL,
+    StartTime timestamptz NOT NULL,
+    Period bigint NOT NULL,
+    GrainHash integer NOT NULL,
+    Version integer NOT NULL,
+    PRIMARY KEY (ServiceId, GrainId, ReminderName)
+);
+CREATE INDEX IF NOT EXISTS OrleansReminders_Hash ON OrleansRemindersTable (ServiceId, GrainHash);
 
 INSERT INTO OrleansQuery (QueryKey, QueryText) VALUES
 
@@ -179,6 +194,45 @@ WHERE GrainIdHash = @GrainIdHash::integer AND GrainTypeHash = @GrainTypeHash::in
   AND GrainIdN0 = @GrainIdN0::bigint AND GrainIdN1 = @GrainIdN1::bigint
   AND GrainIdExtensionString IS NOT DISTINCT FROM @GrainIdExtensionString::varchar
   AND Version = @GrainStateVersion::integer
-RETURNING Version + 1;')
+RETURNING Version + 1;'),
+
+-- Creates or replaces a reminder; returns its new version (0 when new).
+('UpsertReminderRowKey', '
+INSERT INTO OrleansRemindersTable (ServiceId, GrainId, ReminderName, StartTime, Period, GrainHash, Version)
+VALUES (@ServiceId::varchar, @GrainId::varchar, @ReminderName::varchar, @StartTime::timestamptz, @Period::bigint, @GrainHash::integer, 0)
+ON CONFLICT (ServiceId, GrainId, ReminderName) DO UPDATE
+    SET StartTime = EXCLUDED.StartTime, Period = EXCLUDED.Period, GrainHash = EXCLUDED.GrainHash,
+        Version = OrleansRemindersTable.Version + 1
+RETURNING Version;'),
+
+('ReadReminderRowsKey', '
+SELECT GrainId, ReminderName, StartTime, Period, Version FROM OrleansRemindersTable
+WHERE ServiceId = @ServiceId::varchar AND GrainId = @GrainId::varchar;'),
+
+('ReadReminderRowKey', '
+SELECT GrainId, ReminderName, StartTime, Period, Version FROM OrleansRemindersTable
+WHERE ServiceId = @ServiceId::varchar AND GrainId = @GrainId::varchar AND ReminderName = @ReminderName::varchar;'),
+
+-- A silo''s range of the ring (BeginHash, EndHash] when it does not wrap in signed order ...
+('ReadRangeRows1Key', '
+SELECT GrainId, ReminderName, StartTime, Period, Version FROM OrleansRemindersTable
+WHERE ServiceId = @ServiceId::varchar AND GrainHash > @BeginHash::integer AND GrainHash <= @EndHash::integer;'),
+
+-- ... and when it does (or is the whole ring, BeginHash = EndHash).
+('ReadRangeRows2Key', '
+SELECT GrainId, ReminderName, StartTime, Period, Version FROM OrleansRemindersTable
+WHERE ServiceId = @ServiceId::varchar AND (GrainHash > @BeginHash::integer OR GrainHash <= @EndHash::integer);'),
+
+-- One value, true when the row of that version was deleted.
+('DeleteReminderRowKey', '
+WITH deleted AS (
+    DELETE FROM OrleansRemindersTable
+    WHERE ServiceId = @ServiceId::varchar AND GrainId = @GrainId::varchar AND ReminderName = @ReminderName::varchar
+      AND Version = @Version::integer
+    RETURNING 1)
+SELECT count(*) > 0 FROM deleted;'),
+
+('DeleteReminderRowsKey', '
+DELETE FROM OrleansRemindersTable WHERE ServiceId = @ServiceId::varchar;')
 
 ON CONFLICT (QueryKey) DO UPDATE SET QueryText = EXCLUDED.QueryText;

@@ -24,6 +24,9 @@ public sealed record ClusterSiloSettings
     public System.Net.IPAddress? BulkAdvertisedAddress { get; init; }
 
     public int? HttpPort { get; init; }
+
+    /// <summary>The period of each training job's reminder: how soon a job whose coordinator's silo died resumes elsewhere.</summary>
+    public TimeSpan JobWatchPeriod { get; init; } = TimeSpan.FromMinutes(1);
 }
 
 /// <summary>Failure detection: how fast a killed silo is declared dead. The defaults (13 s from SIGKILL to a survivor
@@ -51,9 +54,12 @@ public static class ClusterSiloBuilderExtensions
         }
         if (settings.HttpPort is { } http) metadata[SiloMetadataKeys.HttpEndpoint] = http.ToString(CultureInfo.InvariantCulture);
         silo.UseSiloMetadata(metadata);
+        silo.Services.Configure<Orleans.Serialization.ExceptionSerializationOptions>(ClusterExceptionSerialization.Configure);
         silo.AddPlacementDirector<SiloKeyPlacement, SiloKeyPlacementDirector>();
         var sender = settings.BulkSecurity is { } security && settings.BulkReceiver is not null ? new BulkSender(security) : null;
-        silo.Services.AddSingleton(new LocalSilo(settings.Devices, settings.BulkReceiver, sender));
+        silo.Services.AddSingleton(new LocalSilo(settings.Devices, settings.BulkReceiver, sender, settings.BulkSecurity));
+        silo.Services.AddSingleton(new Training.JobWatch(settings.JobWatchPeriod));
+        silo.Configure<ReminderOptions>(o => { if (o.MinimumReminderPeriod > settings.JobWatchPeriod) o.MinimumReminderPeriod = settings.JobWatchPeriod; });
         silo.Services.AddSingleton<SiloDataPlane>();
         silo.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, DataPlaneLifecycle>();
         return silo;

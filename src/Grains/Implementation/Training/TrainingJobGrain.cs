@@ -1,6 +1,6 @@
 using System.Globalization;
 using Cluster.Grains.Hosting;
-using Cluster.Torch.Distributed;
+using Cluster.Training.Checkpoints;
 using Microsoft.Extensions.Logging;
 using Orleans.Runtime;
 
@@ -12,12 +12,19 @@ namespace Cluster.Grains.Training;
 public sealed class TrainingJobGrain(
     [PersistentState("training-job", ClusterSiloBuilderExtensions.StorageName)] IPersistentState<TrainingJobState> job,
     ILocalSiloDetails silo,
-    ILogger<TrainingJobGrain> log) : Grain, ITrainingJobGrain
+    IClusterMembershipService membership,
+    JobWatch watch,
+    LocalSilo local,
+    ILogger<TrainingJobGrain> log) : Grain, ITrainingJobGrain, IRemindable
 {
     /// <summary>Steps kept for followers; older ones are in metrics.csv.</summary>
     const int KeptSteps = 10_000;
+    const string WatchReminder = "coordinator-watch";
     CancellationTokenSource? _cancel;
     Task? _run;
+    /// <summary>Set when the activation goes away under a running job (its silo shuts down): the run stops without
+    /// ending the job, which resumes wherever the reminder next wakes it.</summary>
+    bool _suspending;
 
     TrainingJobState S => job.State;
 
@@ -26,14 +33,65 @@ public sealed class TrainingJobGrain(
         if (S.Spec is not null && S.State is not ("completed" or "failed" or "cancelled"))
             throw new InvalidOperationException($"job {spec.JobId} is already {S.State}");
         if (spec.JobId != this.GetPrimaryKeyString()) throw new ArgumentException($"the spec's job id {spec.JobId} is not this job's ({this.GetPrimaryKeyString()})");
-        if (spec.AllReduce != "collective") throw new ArgumentException($"unknown all-reduce backend '{spec.AllReduce}' (this version has: collective)");
+        if (spec.AllReduce is not ("collective" or "coordinator")) throw new ArgumentException($"unknown all-reduce backend '{spec.AllReduce}' (known: collective, coordinator)");
         job.State = new TrainingJobState { Spec = spec, State = "starting" };
         Event($"job {spec.JobId}: {spec.Workers} worker(s) × batch {spec.BatchSize} × {spec.GradientAccumulation} accumulation = global batch {spec.GlobalBatch}, {spec.MaxSteps} steps");
         await job.WriteStateAsync();
+        await this.RegisterOrUpdateReminder(WatchReminder, watch.Period, watch.Period);
+        await GrainFactory.GetGrain<IJobIndexGrain>(JobIndex.Key).Add(spec.JobId);
+        Launch(spec);
+        return Status();
+    }
+
+    void Launch(PretrainingJobSpec spec)
+    {
         _cancel = new CancellationTokenSource();
         DelayDeactivation(TimeSpan.FromDays(30)); // the run loop is not a request: keep the activation while it runs
         _run = RunAsync(spec, _cancel.Token);
-        return Status();
+    }
+
+    bool Unfinished => S.Spec is not null && S.State is "starting" or "running";
+
+    /// <summary>A job whose state says it runs, on an activation that runs nothing, lost its coordinator: this
+    /// activation takes over from the last checkpoint. Whichever comes first wakes it: the reminder, or a call.</summary>
+    public override Task OnActivateAsync(CancellationToken cancellation)
+    {
+        if (Unfinished) TakeOver();
+        return Task.CompletedTask;
+    }
+
+    public async Task ReceiveReminder(string reminderName, TickStatus status)
+    {
+        if (reminderName != WatchReminder) return;
+        if (!Unfinished)
+        {
+            await UnregisterWatchAsync();
+            return;
+        }
+        if (_run is null || _run.IsCompleted) TakeOver();
+    }
+
+    void TakeOver()
+    {
+        Event($"coordinator taking over on silo {silo.SiloAddress.ToParsableString()} at step {S.Step}; resuming from {S.LastCheckpoint ?? "the start"}");
+        Launch(S.Spec! with { Resume = true });
+    }
+
+    public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellation)
+    {
+        if (_run is null || _run.IsCompleted || _cancel is null) return;
+        _suspending = true;
+        _cancel.Cancel();
+        await _run.WaitAsync(cancellation).ContinueWith(_ => { }, TaskScheduler.Current);
+    }
+
+    async Task UnregisterWatchAsync()
+    {
+        try
+        {
+            if (await this.GetReminder(WatchReminder) is { } reminder) await this.UnregisterReminder(reminder);
+        }
+        catch (Exception e) { log.LogWarning("job {Job}: the watch reminder stays ({Error}); it ends itself when it next fires", this.GetPrimaryKeyString(), e.Message); }
     }
 
     public Task<JobStatus> GetStatus() => Task.FromResult(Status());
@@ -49,7 +107,8 @@ public sealed class TrainingJobGrain(
         return Status();
     }
 
-    JobStatus Status() => new(this.GetPrimaryKeyString(), S.State, S.Step, S.Spec?.MaxSteps ?? 0, S.Workers.ToList(), S.LastCheckpoint, S.Error, S.Events.ToList());
+    JobStatus Status() => new(this.GetPrimaryKeyString(), S.State, S.Step, S.Spec?.MaxSteps ?? 0, S.Workers.ToList(), S.LastCheckpoint, S.Error, S.Events.ToList(),
+        silo.SiloAddress.ToParsableString());
 
     void Event(string line)
     {
@@ -60,57 +119,62 @@ public sealed class TrainingJobGrain(
     async Task RunAsync(PretrainingJobSpec spec, CancellationToken cancellation)
     {
         var registry = GrainFactory.GetGrain<IDeviceRegistryGrain>(DeviceRegistry.Key);
-        var leases = new List<DeviceLease>();
-        var workers = new List<IWorkerGrain>();
-        TCPStore? store = null;
+        var calls = new GroupCalls(membership, TimeSpan.FromSeconds(spec.CollectiveTimeoutSeconds));
+        var members = new List<GroupMember>();
+        WorkerGroup? group = null;
         // The final state is set only after the devices are released, so a follower that sees the job finished finds them free.
         string outcome;
         try
         {
-            for (var i = 0; i < spec.Workers; i++) leases.Add(await registry.Acquire(new DeviceRequest($"{spec.JobId}/{i}", spec.DeviceKind)));
-            workers.AddRange(leases.Select(l => GrainFactory.GetGrain<IWorkerGrain>(l.Key)));
-            S.Workers = leases.Select(l => $"{l.Device}@{l.SiloName}").ToList();
-
-            var host = silo.SiloAddress.Endpoint.Address.ToString();
-            store = await Task.Run(() => new TCPStore(host, 0, isServer: true, timeout: TimeSpan.FromMinutes(2)), cancellation);
-            var checkpoint = spec.Resume ? Cluster.Training.Checkpoints.TrainingCheckpoint.Latest(Path.Combine(spec.OutputDirectory, "checkpoints")) : null;
-            var ready = await Task.WhenAll(workers.Select((w, rank) =>
-                w.Join(new WorkerAssignment(spec, rank, spec.Workers, spec.GradientAccumulation, host, store.Port, checkpoint))));
-            if (ready.Select(r => r.WeightChecksum).Distinct().Count() != 1)
-                throw new InvalidOperationException($"replicas differ after the broadcast (checksums {string.Join(", ", ready.Select(r => r.WeightChecksum.ToString("x16", CultureInfo.InvariantCulture)))})");
-            S.Step = ready[0].Step;
-            S.LastCheckpoint = checkpoint;
-            if (checkpoint is not null) S.Steps = (await TrainingMetricsFile.ReadAsync(spec.OutputDirectory)).Where(s => s.Step < S.Step).ToList();
-            S.State = "running";
-            Event(checkpoint is null
-                ? $"replicas on {string.Join(", ", S.Workers)} start from identical weights (checksum {ready[0].WeightChecksum:x16})"
-                : $"resumed at step {S.Step} from {checkpoint} on {string.Join(", ", S.Workers)}");
-            await job.WriteStateAsync();
-
-            long tokens = S.Steps.Sum(s => s.Tokens);
-            while (S.Step < spec.MaxSteps && !cancellation.IsCancellationRequested)
+            var accumulation = spec.GradientAccumulation;
+            if (S.State == "starting")
+                for (var slot = 0; slot < spec.Workers; slot++)
+                    members.Add(Member(await registry.Acquire(new DeviceRequest(Owner(spec, slot), spec.DeviceKind))));
+            else
             {
-                var records = await Task.WhenAll(workers.Select(w => w.TrainStep(S.Step)));
-                var stepTokens = records.Sum(r => r.Tokens);
-                tokens += stepTokens;
-                S.Steps.Add(records[0] with { Tokens = stepTokens, Seconds = records.Max(r => r.Seconds) });
-                if (S.Steps.Count > KeptSteps) S.Steps.RemoveRange(0, S.Steps.Count - KeptSteps);
-                S.Step++;
-                if (spec.CheckpointEvery > 0 && S.Step % spec.CheckpointEvery == 0 && S.Step < spec.MaxSteps)
-                    await CheckpointAsync(workers[0], tokens);
+                // Taking over from a coordinator that died: its silo may have taken workers with it.
+                (members, accumulation) = await ReformAsync(registry, spec, [], []);
+                if (members.Count < spec.Workers)
+                    Event($"re-forming with {members.Count} worker(s) × batch {spec.BatchSize} × {accumulation} accumulation = global batch {spec.GlobalBatch}");
             }
-            if (cancellation.IsCancellationRequested)
+            var checkpoint = spec.Resume ? TrainingCheckpoint.Latest(CheckpointsDirectory(spec)) : null;
+            for (var recoveries = 0; ; recoveries++)
+            {
+                try
+                {
+                    group = await FormAsync(calls, spec, members, accumulation, checkpoint);
+                    await TrainAsync(calls, group, spec, cancellation);
+                    break;
+                }
+                catch (WorkersLostException lost) when (recoveries < spec.MaxRecoveries && !cancellation.IsCancellationRequested)
+                {
+                    Event($"{lost.Message} at step {S.Step}");
+                    if (group is not null) await group.DisposeAsync();
+                    group = null;
+                    (members, accumulation) = await ReformAsync(registry, spec, members, lost.Lost);
+                    checkpoint = TrainingCheckpoint.Latest(CheckpointsDirectory(spec)); // only complete ones: a half-written one is never renamed into place
+                    Event($"re-forming with {members.Count} worker(s) × batch {spec.BatchSize} × {accumulation} accumulation = global batch {spec.GlobalBatch}, from {checkpoint ?? "the initial weights"}");
+                }
+            }
+            if (_suspending)
+            {
+                outcome = S.State;
+                Event($"coordinator stopping at step {S.Step} (its activation is going away); the job resumes where its reminder next wakes it");
+            }
+            else if (cancellation.IsCancellationRequested)
             {
                 outcome = "cancelled";
                 Event($"cancelled at step {S.Step}");
             }
             else
             {
-                await CheckpointAsync(workers[0], tokens);
-                await workers[0].SaveModel(spec.OutputDirectory);
                 outcome = "completed";
                 Event($"completed {S.Step} steps; model saved to {spec.OutputDirectory}");
             }
+        }
+        catch (Exception) when (_suspending)
+        {
+            outcome = S.State;
         }
         catch (Exception e)
         {
@@ -120,23 +184,101 @@ public sealed class TrainingJobGrain(
         }
         finally
         {
-            await Task.WhenAll(workers.Select(async w => { try { await w.Leave(); } catch (Exception) { } })); // a dead worker's silo took it already
-            foreach (var lease in leases)
-                try { await registry.Release(lease.Key, lease.Owner); } catch (Exception) { }
-            store?.Dispose();
-            if (S.Steps.Count > 0) await TrainingMetricsFile.WriteAsync(spec.OutputDirectory, S.Steps);
+            // A suspended run hands over: the next coordinator may already hold the same leases (same owners) and
+            // have joined the same workers, so this one releases nothing, tells no worker to leave, and writes no
+            // state (its write would make the next one's stale); the last checkpoint's state is what resumes.
+            if (_suspending) group?.CloseRendezvous();
+            else
+            {
+                if (group is not null) await group.DisposeAsync();
+                foreach (var member in members)
+                    try { await registry.Release(member.Lease.Key, member.Lease.Owner); } catch (Exception) { }
+                if (S.Steps.Count > 0) await TrainingMetricsFile.WriteAsync(spec.OutputDirectory, S.Steps);
+            }
         }
+        if (_suspending) return;
         S.State = outcome;
         await job.WriteStateAsync();
+        await UnregisterWatchAsync();
         DelayDeactivation(TimeSpan.FromMinutes(30)); // followers may still ask how it ended
     }
 
-    async Task CheckpointAsync(IWorkerGrain rank0, long tokens)
+    static string Owner(PretrainingJobSpec spec, int slot) => $"{spec.JobId}/{slot}";
+    static string CheckpointsDirectory(PretrainingJobSpec spec) => Path.Combine(spec.OutputDirectory, "checkpoints");
+    GroupMember Member(DeviceLease lease) => new(lease, GrainFactory.GetGrain<IWorkerGrain>(lease.Key));
+
+    /// <summary>Starts the group at <paramref name="checkpoint"/>'s step (or 0) and takes the job's record back to it.</summary>
+    async Task<WorkerGroup> FormAsync(GroupCalls calls, PretrainingJobSpec spec, List<GroupMember> members, int accumulation, string? checkpoint)
     {
-        S.LastCheckpoint = await rank0.SaveCheckpoint(S.Step, tokens, S.Steps.LastOrDefault()?.Loss ?? double.NaN);
+        var host = silo.SiloAddress.Endpoint.Address.ToString();
+        var (group, ready) = await WorkerGroup.FormAsync(calls, spec, members, accumulation, host, checkpoint, local.BulkSecurity);
+        S.Workers = members.Select(m => m.Name).ToList();
+        S.Step = ready.Step;
+        S.LastCheckpoint = checkpoint;
+        S.Steps = checkpoint is null ? [] : (S.Steps.Count > 0 ? S.Steps : await TrainingMetricsFile.ReadAsync(spec.OutputDirectory)).Where(s => s.Step < S.Step).ToList();
+        var first = S.State == "starting";
+        S.State = "running";
+        Event(checkpoint is null && first
+            ? $"replicas on {string.Join(", ", S.Workers)} start from identical weights (checksum {ready.WeightChecksum:x16})"
+            : $"{(first ? "resumed" : "continuing")} at step {S.Step} from {checkpoint ?? "the initial weights"} on {string.Join(", ", S.Workers)}");
+        await job.WriteStateAsync();
+        return group;
+    }
+
+    /// <summary>Steps to the end (or the cancellation), with the checkpoints the spec asks for, the last one, and the model.</summary>
+    async Task TrainAsync(GroupCalls calls, WorkerGroup group, PretrainingJobSpec spec, CancellationToken cancellation)
+    {
+        long tokens = S.Steps.Sum(s => s.Tokens);
+        while (S.Step < spec.MaxSteps && !cancellation.IsCancellationRequested)
+        {
+            var step = S.Step;
+            var records = await calls.AllAsync(group.Members, (m, _) => m.Grain.TrainStep(step));
+            var stepTokens = records.Sum(r => r.Tokens);
+            tokens += stepTokens;
+            S.Steps.Add(records[0] with { Tokens = stepTokens, Seconds = records.Max(r => r.Seconds) });
+            if (S.Steps.Count > KeptSteps) S.Steps.RemoveRange(0, S.Steps.Count - KeptSteps);
+            S.Step++;
+            if (spec.CheckpointEvery > 0 && S.Step % spec.CheckpointEvery == 0 && S.Step < spec.MaxSteps)
+                await CheckpointAsync(calls, group, tokens);
+        }
+        if (cancellation.IsCancellationRequested) return;
+        await CheckpointAsync(calls, group, tokens);
+        await calls.AllAsync(group.Members.Take(1).ToList(), (m, _) => m.Grain.SaveModel(spec.OutputDirectory));
+    }
+
+    /// <summary>Rank 0 writes the checkpoint; it becomes the job's last one only once it is complete on disk.</summary>
+    async Task CheckpointAsync(GroupCalls calls, WorkerGroup group, long tokens)
+    {
+        var step = S.Step;
+        var loss = S.Steps.LastOrDefault()?.Loss ?? double.NaN;
+        S.LastCheckpoint = (await calls.AllAsync(group.Members.Take(1).ToList(), (m, _) => m.Grain.SaveCheckpoint(step, tokens, loss)))[0];
         Event($"checkpoint at step {S.Step}: {S.LastCheckpoint}");
         await TrainingMetricsFile.WriteAsync(S.Spec!.OutputDirectory, S.Steps);
         await job.WriteStateAsync();
+    }
+
+    /// <summary>The members that are left, with replacements for the lost where the registry has free devices, cut to
+    /// the most that divide the planned batch; the accumulation that keeps the global batch. Leases cut are released.</summary>
+    async Task<(List<GroupMember> Members, int Accumulation)> ReformAsync(IDeviceRegistryGrain registry, PretrainingJobSpec spec, List<GroupMember> members, IReadOnlyList<GroupMember> lost)
+    {
+        // The survivors ask for their devices again: a registry whose state went with a dead silo (memory storage)
+        // learns who holds them, and one that kept it answers with the same lease.
+        var kept = new List<GroupMember>();
+        foreach (var survivor in members.Where(m => !lost.Contains(m)))
+            try { kept.Add(Member(await registry.Acquire(new DeviceRequest(survivor.Lease.Owner, spec.DeviceKind, survivor.Lease.Silo)))); }
+            catch (NoFreeDeviceException) { }
+        var owners = kept.Select(m => m.Lease.Owner).ToHashSet();
+        for (var slot = 0; slot < spec.Workers && kept.Count < spec.Workers; slot++)
+        {
+            if (owners.Contains(Owner(spec, slot))) continue;
+            try { kept.Add(Member(await registry.Acquire(new DeviceRequest(Owner(spec, slot), spec.DeviceKind)))); }
+            catch (NoFreeDeviceException) { } // another slot may still hold a device of its own
+        }
+        var (workers, accumulation) = Cluster.Training.ElasticLayout.Reform(spec.Workers, spec.GradientAccumulation, kept.Count);
+        if (workers == 0) throw new NoFreeDeviceException($"no worker is left for job {spec.JobId} and the registry has no free device");
+        foreach (var extra in kept.Skip(workers))
+            try { await registry.Release(extra.Lease.Key, extra.Lease.Owner); } catch (Exception) { }
+        return (kept.Take(workers).ToList(), accumulation);
     }
 }
 

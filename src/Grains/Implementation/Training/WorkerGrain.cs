@@ -47,6 +47,12 @@ public sealed class WorkerGrain(ILocalSiloDetails silo, LocalSilo local) : Grain
             Device = _device == "cpu" ? Device.CPU : Device.Parse(_device),
             Checkpoint = assignment.Checkpoint,
             Threads = threads,
+            CollectiveTimeout = TimeSpan.FromSeconds(spec.CollectiveTimeoutSeconds),
+            Reducer = spec.AllReduce == "coordinator"
+                ? () => CoordinatorReducer.Connect(assignment.StoreHost, assignment.StorePort, assignment.Rank, assignment.Workers,
+                    local.BulkSecurity ?? throw new InvalidOperationException("the coordinator all-reduce needs the silo's data-plane security (no bulk channel is configured)"),
+                    TimeSpan.FromSeconds(spec.CollectiveTimeoutSeconds))
+                : null,
         });
         return new WorkerReady(_session.Step, _session.WeightChecksum);
     }

@@ -1,0 +1,230 @@
+using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
+using Cluster.Client.Connection;
+using Cluster.DataPlane;
+using Cluster.DataPlane.Reduction;
+using Cluster.Grains;
+using Cluster.Model.Configuration;
+using Cluster.Model.Tokenization;
+using Cluster.Model.Tokenization.Training;
+using Cluster.Silo;
+using Cluster.Torch;
+using Cluster.Torch.Distributed;
+using Cluster.Training.Data;
+
+namespace Cluster.Bench;
+
+/// <summary>Data-parallel training on CPU. (1) The all-reduce of 4, 64 and 256 MB between two ranks on loopback, with
+/// both backends (c10d Gloo; the coordinator's reduction server), against a raw loopback socket copy of the same
+/// bytes, all measured here. (2) Masked-LM training tokens/s of a small RoBERTa on the demo corpus with one worker,
+/// and with two workers in two Cluster.Silo processes (one libtorch thread each), and the scaling efficiency.</summary>
+internal static class TrainBench
+{
+    public static int Run(BenchOptions options)
+    {
+        var sizes = options.Get("megabytes", "4,64,256").Split(',').Select(int.Parse).ToArray();
+        AllReduce(sizes, Math.Max(options.Repeats, 3));
+        Console.WriteLine();
+        Scaling(options).GetAwaiter().GetResult();
+        return 0;
+    }
+
+    // ---- (1) all-reduce -------------------------------------------------------------------------------------------
+
+    static void AllReduce(int[] megabytes, int repeats)
+    {
+        Console.WriteLine($"All-reduce, 2 ranks (threads of this process) on loopback, float32, {Environment.ProcessorCount} cores; best of {repeats}");
+        Console.WriteLine();
+        Console.WriteLine("| MB | raw socket copy (ms) | collective: Gloo (ms) | × raw | coordinator server (ms) | × raw |");
+        Console.WriteLine("|---|---|---|---|---|---|");
+        foreach (var mb in megabytes)
+        {
+            var bytes = (long)mb << 20;
+            var raw = Best(repeats, () => RawCopy(bytes));
+            var gloo = Best(repeats, () => Gloo(bytes / 4));
+            var coordinator = Best(repeats, () => Coordinator(bytes / 4));
+            Console.WriteLine($"| {mb} | {raw * 1e3:F1} | {gloo * 1e3:F1} | {gloo / raw:F2} | {coordinator * 1e3:F1} | {coordinator / raw:F2} |");
+        }
+        Console.WriteLine();
+        Console.WriteLine("Each rank sends and receives the whole buffer once (the reference copies it once, one way). The share of the");
+        Console.WriteLine("all-reduce hidden behind backward is 0 in this version: the reduction runs after the last micro-batch's backward.");
+    }
+
+    static double Best(int repeats, Func<double> measure)
+    {
+        measure(); // warm-up
+        return Enumerable.Range(0, repeats).Min(_ => measure());
+    }
+
+    /// <summary>Seconds to copy <paramref name="bytes"/> through one loopback TCP connection, sender to receiver.</summary>
+    static double RawCopy(long bytes)
+    {
+        using var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        listener.Listen(1);
+        var buffer = new byte[4 << 20];
+        var watch = Stopwatch.StartNew();
+        var receiver = Task.Factory.StartNew(() =>
+        {
+            using var socket = listener.Accept();
+            var sink = new byte[4 << 20];
+            for (long got = 0; got < bytes;) got += socket.Receive(sink);
+        }, TaskCreationOptions.LongRunning);
+        using (var sender = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true })
+        {
+            sender.Connect(listener.LocalEndPoint!);
+            watch.Restart();
+            for (long sent = 0; sent < bytes; sent += buffer.Length) sender.Send(buffer, (int)Math.Min(buffer.Length, bytes - sent), SocketFlags.None);
+            receiver.Wait();
+        }
+        return watch.Elapsed.TotalSeconds;
+    }
+
+    /// <summary>Seconds of one Gloo all_reduce (sum) of <paramref name="floats"/> on two ranks, the slower rank's.</summary>
+    static double Gloo(long floats)
+    {
+        using var server = new TCPStore("127.0.0.1", 0, isServer: true, timeout: TimeSpan.FromMinutes(2));
+        return OnTwoRanks(rank =>
+        {
+            using var store = new TCPStore("127.0.0.1", server.Port, isServer: false, timeout: TimeSpan.FromMinutes(2));
+            using var group = ProcessGroup.Create(Backend.Gloo, store, rank, 2, "127.0.0.1", TimeSpan.FromMinutes(2));
+            using var tensor = torch.ones([floats], ScalarType.Float32);
+            group.barrier();
+            var watch = Stopwatch.StartNew();
+            group.all_reduce(tensor);
+            return watch.Elapsed.TotalSeconds;
+        });
+    }
+
+    /// <summary>Seconds of one coordinator-backend sum of <paramref name="floats"/> on two ranks, the slower rank's.</summary>
+    static double Coordinator(long floats)
+    {
+        var security = BulkChannelSecurity.SharedSecret("bench");
+        var server = new ReductionServer(new IPEndPoint(IPAddress.Loopback, 0), 2, security, TimeSpan.FromMinutes(2));
+        try
+        {
+            return OnTwoRanks(rank =>
+            {
+                using var client = ReductionClient.Connect(server.EndPoint, rank, 2, security, TimeSpan.FromMinutes(2));
+                var data = new float[floats];
+                client.SumInPlace(new float[1]); // both ranks are connected and in step
+                var watch = Stopwatch.StartNew();
+                client.SumInPlace(data);
+                return watch.Elapsed.TotalSeconds;
+            });
+        }
+        finally { server.DisposeAsync().AsTask().GetAwaiter().GetResult(); }
+    }
+
+    static double OnTwoRanks(Func<int, double> rank)
+        => Task.WhenAll(Enumerable.Range(0, 2).Select(r => Task.Factory.StartNew(() => rank(r), TaskCreationOptions.LongRunning))).GetAwaiter().GetResult().Max();
+
+    // ---- (2) scaling ----------------------------------------------------------------------------------------------
+
+    static async Task Scaling(BenchOptions options)
+    {
+        var repoRoot = Path.GetFullPath(Path.Combine(options.ScriptDir, ".."));
+        var steps = int.Parse(options.Get("steps", "30"));
+        var work = Path.Combine(repoRoot, "artifacts", "bench", "train");
+        if (Directory.Exists(work)) Directory.Delete(work, recursive: true);
+        Directory.CreateDirectory(work);
+        var (tokenizer, data, config) = PrepareDemoCorpus(repoRoot, work);
+
+        var ports = LoopbackPorts.Free(8);
+        var (a, b) = (ports[..4], ports[4..]);
+        using var siloA = StartSilo(repoRoot, ["--cluster-id", "bench-train", "--name", "a", "--membership", $"localhost:{a[0]}",
+            "--port", $"{a[0]}", "--gateway-port", $"{a[1]}", "--http-port", $"{a[2]}", "--bulk-port", $"{a[3]}", "--devices", "cpu"]);
+        using var siloB = StartSilo(repoRoot, ["--cluster-id", "bench-train", "--name", "b", "--membership", $"localhost:{a[0]}",
+            "--port", $"{b[0]}", "--gateway-port", $"{b[1]}", "--http-port", $"{b[2]}", "--bulk-port", $"{b[3]}", "--devices", "cpu"]);
+        try
+        {
+            await using var connection = await ConnectAsync($"127.0.0.1:{a[1]}");
+            var registry = connection.Client.GetGrain<IDeviceRegistryGrain>(DeviceRegistry.Key);
+            var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(2);
+            while ((await registry.GetStatus()).Members.Sum(m => m.Devices.Count) < 2)
+            {
+                if (DateTime.UtcNow > deadline) throw new TimeoutException("the two silo processes did not form a cluster within 2 minutes");
+                await Task.Delay(200);
+            }
+
+            Console.WriteLine($"Masked-LM pretraining, RoBERTa {config.num_hidden_layers} layers × {config.hidden_size} (vocab {config.vocab_size}), sequence 128, batch 8 per worker,");
+            Console.WriteLine($"the demo corpus; each worker in its own Cluster.Silo process with 1 libtorch thread; {steps} steps, the first 3 not counted");
+            Console.WriteLine();
+            Console.WriteLine("| workers | all-reduce | global batch | tokens/s | scaling efficiency |");
+            Console.WriteLine("|---|---|---|---|---|");
+            var single = await TokensPerSecond(connection, "scaling-1", 1, "collective", tokenizer, data, config, work, steps);
+            Console.WriteLine($"| 1 | (none) | 8 | {single:F0} | 1 (the reference) |");
+            foreach (var backend in new[] { "collective", "coordinator" })
+            {
+                var two = await TokensPerSecond(connection, $"scaling-2-{backend}", 2, backend, tokenizer, data, config, work, steps);
+                Console.WriteLine($"| 2 | {backend} | 16 | {two:F0} | {two / (2 * single):F2} |");
+            }
+        }
+        finally
+        {
+            foreach (var silo in new[] { siloB, siloA }) if (!silo.HasExited) { silo.Kill(); silo.WaitForExit(); }
+        }
+    }
+
+    static async Task<ClusterConnection> ConnectAsync(string gateway)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(2);
+        while (true)
+        {
+            try { return await ClusterConnection.ConnectAsync(new ClusterConnectionSettings(gateway, "bench-train")); }
+            catch (ClusterConnectException) when (DateTime.UtcNow < deadline) { await Task.Delay(500); }
+        }
+    }
+
+    static async Task<double> TokensPerSecond(ClusterConnection connection, string id, int workers, string backend,
+        string tokenizer, string data, RobertaConfig config, string work, int steps)
+    {
+        var job = connection.Client.GetGrain<ITrainingJobGrain>(id);
+        await job.Start(new PretrainingJobSpec
+        {
+            JobId = id, ConfigJson = config.ToJson(), TokenizerDirectory = tokenizer, DataDirectory = data,
+            OutputDirectory = Path.Combine(work, id), Workers = workers, BatchSize = 8, MaxLength = 128, MaxSteps = steps,
+            LearningRate = 5e-4, WarmupSteps = 3, ThreadsPerWorker = 1, DeviceKind = "cpu", AllReduce = backend,
+        });
+        JobProgress progress;
+        while (!(progress = await job.Progress(-1)).Status.Finished) await Task.Delay(500);
+        if (progress.Status.State != "completed") throw new InvalidOperationException($"job {id} {progress.Status.State}: {progress.Status.Error}");
+        var counted = progress.Steps.Where(s => s.Step >= 3).ToList();
+        return counted.Sum(s => s.Tokens) / counted.Sum(s => s.Seconds);
+    }
+
+    /// <summary>A byte-level BPE tokenizer trained on the demo corpus, the corpus prepared with it, and the model's config.</summary>
+    static (string Tokenizer, string Data, RobertaConfig Config) PrepareDemoCorpus(string repoRoot, string work)
+    {
+        var corpus = Path.Combine(repoRoot, "data", "demo", "wordnet-glosses.txt");
+        var lines = File.ReadLines(corpus).Where(l => l.Length > 0).ToList();
+        var tokenizerDirectory = Path.Combine(work, "tokenizer");
+        var bpe = BpeTrainer.Train(lines, vocabSize: 2000);
+        RobertaTokenizerFiles.Save(bpe.Vocab, bpe.Merges, tokenizerDirectory);
+        var tokenizer = RobertaTokenizerFiles.Load(tokenizerDirectory);
+        var data = Path.Combine(work, "shards");
+        CorpusPreparation.Prepare(tokenizer, tokenizerDirectory, [corpus], data);
+        var config = new RobertaConfig
+        {
+            vocab_size = tokenizer.VocabSize, hidden_size = 256, num_hidden_layers = 4, num_attention_heads = 4, intermediate_size = 1024,
+            max_position_embeddings = 128 + 2,
+        };
+        return (tokenizerDirectory, data, config);
+    }
+
+    static Process StartSilo(string repoRoot, string[] args)
+    {
+        var dll = Path.Combine(repoRoot, "src/Silo/bin/Release/net10.0/Cluster.Silo.dll");
+        if (!File.Exists(dll)) throw new FileNotFoundException($"{dll} is missing: build the solution (scripts/bootstrap.sh)");
+        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
+        info.ArgumentList.Add(dll);
+        foreach (var arg in args) info.ArgumentList.Add(arg);
+        var process = Process.Start(info)!;
+        process.OutputDataReceived += (_, _) => { };
+        process.ErrorDataReceived += (_, e) => { if (e.Data is not null && !e.Data.Contains(" warn: ")) Console.Error.WriteLine($"silo: {e.Data}"); };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        return process;
+    }
+}
