@@ -3,7 +3,8 @@
 #   bash bench/run.sh [torch|model|tokenizer|runtime|train|all]   (default: all)
 #     torch: per-call overhead of small ops and large-matmul throughput vs PyTorch from Python
 #     model: roberta-base forward and forward+backward tokens/s vs the same architecture in PyTorch
-#     tokenizer: GPT-2 BPE MB/s and tokens/s vs npm's gpt-3-encoder (JavaScript), one thread and all cores
+#     tokenizer: GPT-2 BPE MB/s and tokens/s vs npm's gpt-3-encoder (JavaScript), one thread and all cores; RoCBert's
+#                WordPiece path vs Microsoft.ML.Tokenizers' BertTokenizer on the same vocabulary and text
 #     runtime: Orleans grain-call latency and calls/s (local, silo to silo across two processes, client via a
 #              gateway); 64 and 256 MB over the bulk channel between the two silos vs a raw TCP socket between two processes
 #     train: all-reduce of 4/64/256 MB with both backends vs a raw loopback socket copy; pretraining tokens/s with 1

@@ -6,17 +6,26 @@ using Cluster.Bench;
 //        Cluster.Bench runtime [--calls 20000] [--megabytes 64,256] [--repeats 3]
 //        Cluster.Bench train [--megabytes 4,64,256] [--steps 30] [--repeats 3]
 //        Cluster.Bench tokenizer [--model-dir artifacts/gpt2] [--text FILE] [--node-modules DIR] [--repeats 3]
+//                                [--corpus data/demo/wordnet-glosses.txt] [--wordpiece-dir artifacts/bench/wordpiece]
+//        Cluster.Bench wordpiece [--text FILE] [--corpus FILE] [--repeats 3]   (the tokenizer suite's WordPiece half alone)
 var options = BenchOptions.Parse(args);
 return options.Suite switch
 {
     "torch" => TorchOverheadBench.Run(options),
     "model" => RobertaThroughputBench.Run(options),
     "tokenizer" => TokenizerThroughputBench.Run(options),
+    "wordpiece" => WordPieceOnly(options),
     "runtime" => RuntimeBench.Run(options),
     "train" => TrainBench.Run(options),
     "raw-sink" => RawSocketSink.Run(), // the runtime suite's reference receiver, run as a second process
-    _ => Fail($"unknown benchmark '{options.Suite}' (known: torch, model, tokenizer, runtime, train)"),
+    _ => Fail($"unknown benchmark '{options.Suite}' (known: torch, model, tokenizer, wordpiece, runtime, train)"),
 };
+
+static int WordPieceOnly(BenchOptions options)
+{
+    WordPieceThroughputBench.Run(options, options.Get("text", "artifacts/bench/text.txt"));
+    return 0;
+}
 
 static int Fail(string message)
 {

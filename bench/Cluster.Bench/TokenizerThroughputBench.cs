@@ -27,6 +27,8 @@ internal static class TokenizerThroughputBench
         foreach (var (path, label) in new[] { (textPath, "varied text with long stress words"), (plainPath, "the same without lines holding words over 64 characters") })
             Throughput(modelDir, encode, options, path, label, modules, threads, repeats);
         LongLines(AutoTokenizer.FromPretrained(modelDir), encode, File.ReadAllLines(textPath));
+        Console.WriteLine();
+        WordPieceThroughputBench.Run(options, textPath);
         return 0;
     }
 

@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Runtime.InteropServices;
 using System.Text;
 
 namespace Cluster.Model.Tokenization;
@@ -7,36 +8,171 @@ namespace Cluster.Model.Tokenization;
 internal readonly record struct SourcedChar(int CodePoint, int Start, int End);
 
 /// <summary>
+/// The words of a text as ranges of one shared character list: tokenizing a text allocates nothing per word, and the
+/// list is reused across texts on a thread.
+/// </summary>
+internal sealed class WordList
+{
+    private readonly List<SourcedChar> _chars = [];
+    private readonly List<(int Start, int Count)> _ranges = [];
+
+    public int Count => _ranges.Count;
+    public ReadOnlySpan<SourcedChar> this[int word] => CollectionsMarshal.AsSpan(_chars).Slice(_ranges[word].Start, _ranges[word].Count);
+    internal List<SourcedChar> Chars => _chars;
+
+    public void Clear() { _chars.Clear(); _ranges.Clear(); }
+    /// <summary>Characters [start, start + count) of <see cref="Chars"/> form the next word.</summary>
+    internal void AddRange(int start, int count) => _ranges.Add((start, count));
+    internal void AddWord(List<SourcedChar> word)
+    {
+        _ranges.Add((_chars.Count, word.Count));
+        _chars.AddRange(word);
+    }
+}
+
+/// <summary>
 /// BERT's BasicTokenizer (HF's, which RoCBert copies): drop control characters, isolate CJK ideographs, NFC, split on
 /// whitespace, lower-case and strip accents as configured, split off punctuation. Unlike HF's Python version it
 /// remembers where every character came from, so WordPiece tokens get offsets.
+///
+/// ASCII-only tokens and lone CJK ideographs take a path that works in place on the shared list (NFC and accent
+/// stripping leave them unchanged); any other token goes through the general Unicode path.
 /// </summary>
 internal sealed class BasicTokenizer(bool lowerCase, bool? stripAccents, bool tokenizeChineseChars, IReadOnlySet<string> neverSplit)
 {
-    public List<List<SourcedChar>> Tokenize(string text, int start, int end)
+    /// <summary>Appends the words of text[start, end) to <paramref name="words"/>.</summary>
+    public void Tokenize(string text, int start, int end, WordList words)
     {
-        var words = new List<List<SourcedChar>>();
-        var current = new List<SourcedChar>();
+        var chars = words.Chars;
+        int token = chars.Count;
+        bool ascii = true;
         void Flush()
         {
-            if (current.Count > 0) { words.AddRange(ProcessToken(current)); current = []; }
+            if (chars.Count > token) ProcessToken(words, token, ascii);
+            token = chars.Count;
+            ascii = true;
         }
         for (int i = start; i < end;)
         {
+            char ch = text[i];
+            if (ch < 0x80)
+            {
+                // ASCII: tab, newline, return and space separate; the other C0 controls and DEL are dropped.
+                if (ch is ' ' or '\t' or '\n' or '\r') Flush();
+                else if (ch >= 32 && ch != 127) chars.Add(new SourcedChar(ch, i, i + 1));
+                i++;
+                continue;
+            }
             Rune.DecodeFromUtf16(text.AsSpan(i, end - i), out var rune, out int used);
             int cp = rune.Value;
             var c = new SourcedChar(cp, i, i + used);
             i += used;
-            if (cp == 0 || cp == 0xFFFD || IsControl(rune)) continue;
+            if (cp == 0xFFFD || IsControl(rune)) continue;
             if (IsSeparator(rune)) { Flush(); continue; }
-            if (tokenizeChineseChars && IsChineseChar(cp)) { Flush(); current.Add(c); Flush(); continue; }
-            current.Add(c);
+            if (tokenizeChineseChars && IsChineseChar(cp))
+            {
+                Flush();
+                chars.Add(c);
+                if (IsNormalizationStableIdeograph(cp)) words.AddRange(chars.Count - 1, 1);
+                else { ascii = false; Flush(); }
+                token = chars.Count;
+                continue;
+            }
+            ascii = false;
+            chars.Add(c);
         }
         Flush();
-        return words;
     }
 
-    private IEnumerable<List<SourcedChar>> ProcessToken(List<SourcedChar> token)
+    /// <summary>The words as strings (vocabulary training).</summary>
+    public IEnumerable<string> Words(string text)
+    {
+        var words = new WordList();
+        Tokenize(text, 0, text.Length, words);
+        for (int w = 0; w < words.Count; w++) yield return Spell(words[w]);
+    }
+
+    /// <summary>Turns the token in chars[from..] into words.</summary>
+    private void ProcessToken(WordList words, int from, bool ascii)
+    {
+        var chars = words.Chars;
+        int count = chars.Count - from;
+        if (ascii)
+        {
+            var span = CollectionsMarshal.AsSpan(chars).Slice(from, count);
+            if (neverSplit.Count > 0 && neverSplit.Contains(Spell(span))) { words.AddRange(from, count); return; }
+            if (lowerCase)
+                foreach (ref var c in span)
+                    if (c.CodePoint is >= 'A' and <= 'Z') c = c with { CodePoint = c.CodePoint + ('a' - 'A') };
+            if (neverSplit.Count > 0 && neverSplit.Contains(Spell(span))) { words.AddRange(from, count); return; }
+        }
+        else if (neverSplit.Count > 0 || !TryFoldInPlace(chars, from, ref count))
+        {
+            var token = chars.GetRange(from, count);
+            chars.RemoveRange(from, count);
+            foreach (var w in ProcessUnicodeToken(token)) words.AddWord(w);
+            return;
+        }
+        int word = from;
+        for (int k = from; k < from + count; k++)
+        {
+            if (!IsPunctuation(chars[k].CodePoint)) continue;
+            if (k > word) words.AddRange(word, k - word);
+            words.AddRange(k, 1);
+            word = k + 1;
+        }
+        if (from + count > word) words.AddRange(word, from + count - word);
+    }
+
+    /// <summary>
+    /// Lower-cases and strips accents in place, when that gives what the general path would: the token is already NFC
+    /// and no character becomes more than one (İ, or a Hangul syllable that NFD splits into jamo, does). Removed marks
+    /// shrink the token (<paramref name="count"/>). False, with nothing changed, otherwise.
+    /// </summary>
+    private bool TryFoldInPlace(List<SourcedChar> chars, int from, ref int count)
+    {
+        var span = CollectionsMarshal.AsSpan(chars).Slice(from, count);
+        if (!Spell(span).IsNormalized(NormalizationForm.FormC)) return false;
+        bool strip = stripAccents ?? lowerCase;
+        if (!lowerCase && !strip) return true;
+        foreach (var c in span)
+            if (c.CodePoint == 'İ' && lowerCase || c.CodePoint != 'Σ' && Fold(c.CodePoint, strip).Length > 1) return false;
+        int kept = 0, previous = -1;
+        for (int k = 0; k < span.Length; k++)
+        {
+            var c = span[k];   // read before the write below: kept <= k
+            if (c.CodePoint == 'Σ' && lowerCase)
+            {
+                // Python's final sigma, judged on the original neighbours as the general path does.
+                bool afterLetter = previous >= 0 && Rune.IsLetter(new Rune(previous));
+                bool beforeLetter = k + 1 < span.Length && Rune.IsLetter(new Rune(span[k + 1].CodePoint));
+                span[kept++] = c with { CodePoint = afterLetter && !beforeLetter ? 'ς' : 'σ' };
+            }
+            else
+                foreach (int cp in Fold(c.CodePoint, strip)) span[kept++] = c with { CodePoint = cp };
+            previous = c.CodePoint;
+        }
+        chars.RemoveRange(from + kept, count - kept);
+        count = kept;
+        return true;
+    }
+
+    [ThreadStatic] private static Dictionary<int, int[]>? t_folded;
+
+    /// <summary>One character lower-cased (if configured) and then without accents (if asked): zero or more code points,
+    /// remembered per thread.</summary>
+    private int[] Fold(int cp, bool strip)
+    {
+        int key = cp | (lowerCase ? 1 << 22 : 0) | (strip ? 1 << 23 : 0);
+        var cache = t_folded ??= [];
+        if (cache.TryGetValue(key, out var folded)) return folded;
+        int lower = lowerCase ? Rune.ToLowerInvariant(new Rune(cp)).Value : cp;
+        folded = strip && lower >= 0x80 ? WithoutAccents(lower) : [lower];
+        if (cache.Count < 1 << 16) cache[key] = folded;
+        return folded;
+    }
+
+    private IEnumerable<List<SourcedChar>> ProcessUnicodeToken(List<SourcedChar> token)
     {
         token = Normalize(token, NormalizationForm.FormC);
         if (neverSplit.Count > 0 && neverSplit.Contains(Spell(token))) return [token];
@@ -58,10 +194,14 @@ internal sealed class BasicTokenizer(bool lowerCase, bool? stripAccents, bool to
         return words;
     }
 
-    public static string Spell(IReadOnlyList<SourcedChar> chars)
+    public static string Spell(List<SourcedChar> chars) => Spell(CollectionsMarshal.AsSpan(chars));
+
+    public static string Spell(ReadOnlySpan<SourcedChar> chars)
     {
-        var sb = new StringBuilder(chars.Count);
-        foreach (var c in chars) sb.Append(char.ConvertFromUtf32(c.CodePoint));
+        var sb = new StringBuilder(chars.Length);
+        foreach (var c in chars)
+            if (c.CodePoint < 0x10000) sb.Append((char)c.CodePoint);
+            else sb.Append(char.ConvertFromUtf32(c.CodePoint));
         return sb.ToString();
     }
 
@@ -117,10 +257,23 @@ internal sealed class BasicTokenizer(bool lowerCase, bool? stripAccents, bool to
         foreach (var c in token)
         {
             if (c.CodePoint < 0x80) { result.Add(c); continue; }
-            foreach (var r in char.ConvertFromUtf32(c.CodePoint).Normalize(NormalizationForm.FormD).EnumerateRunes())
-                if (Rune.GetUnicodeCategory(r) != UnicodeCategory.NonSpacingMark) result.Add(c with { CodePoint = r.Value });
+            foreach (int cp in WithoutAccents(c.CodePoint)) result.Add(c with { CodePoint = cp });
         }
         return result;
+    }
+
+    [ThreadStatic] private static Dictionary<int, int[]>? t_withoutAccents;
+
+    /// <summary>A character's NFD without its non-spacing marks (HF's _run_strip_accents), remembered per thread:
+    /// normalizing one character allocates two strings.</summary>
+    private static int[] WithoutAccents(int cp)
+    {
+        var cache = t_withoutAccents ??= [];
+        if (cache.TryGetValue(cp, out var kept)) return kept;
+        kept = char.ConvertFromUtf32(cp).Normalize(NormalizationForm.FormD).EnumerateRunes()
+            .Where(r => Rune.GetUnicodeCategory(r) != UnicodeCategory.NonSpacingMark).Select(r => r.Value).ToArray();
+        if (cache.Count < 1 << 16) cache[cp] = kept;
+        return kept;
     }
 
     private static bool IsMark(int cp) => Rune.GetUnicodeCategory(new Rune(cp)) is
@@ -142,6 +295,10 @@ internal sealed class BasicTokenizer(bool lowerCase, bool? stripAccents, bool to
             or UnicodeCategory.OpenPunctuation or UnicodeCategory.ClosePunctuation or UnicodeCategory.InitialQuotePunctuation
             or UnicodeCategory.FinalQuotePunctuation or UnicodeCategory.OtherPunctuation;
     }
+
+    /// <summary>Ideographs outside the compatibility blocks: NFC, NFD and lower-casing leave them as they are, and
+    /// none is punctuation, so a lone one is a word by itself.</summary>
+    private static bool IsNormalizationStableIdeograph(int cp) => cp is not (>= 0xF900 and <= 0xFAFF or >= 0x2F800 and <= 0x2FA1F);
 
     /// <summary>The CJK Unified Ideographs blocks BERT isolates (not Hangul, Hiragana or Katakana).</summary>
     public static bool IsChineseChar(int cp) =>

@@ -12,6 +12,8 @@ public sealed class RoCBertTokenizer : Tokenizer
     private readonly string[] _idToToken;
     private readonly Dictionary<string, int> _shapes, _pronunciations;
     private readonly int _unkShape, _unkPronunciation;
+    /// <summary>Every vocabulary id's shape and pronunciation ids, so WordPiece output needs no string lookups.</summary>
+    private readonly int[] _shapeById, _pronunciationById;
 
     internal RoCBertTokenizer(Dictionary<string, int> vocab, Dictionary<string, int> shapes, Dictionary<string, int> pronunciations,
                               IReadOnlyList<AddedToken> added, RoCBertTokenizerSettings settings, string source) : base(added)
@@ -27,6 +29,8 @@ public sealed class RoCBertTokenizer : Tokenizer
         if (settings.DoBasicTokenize)
             _basic = new BasicTokenizer(settings.DoLowerCase, settings.StripAccents, settings.TokenizeChineseChars, settings.NeverSplit.ToHashSet());
         _idToToken = TokenizerFiles.IdToTokenTable(vocab, added);
+        (_shapeById, _pronunciationById) = (new int[_idToToken.Length], new int[_idToToken.Length]);
+        foreach (var (token, id) in vocab) (_shapeById[id], _pronunciationById[id]) = (ShapeId(token), PronunciationId(token));
         int Id(string content) => added.FirstOrDefault(t => t.Content == content)?.Id ?? vocab[content];
         PadTokenId = Id(settings.PadToken);
         Template = new Template([Id(settings.ClsToken)], [Id(settings.SepToken)], [Id(settings.SepToken)], SecondSequenceTypeIdIsOne: true);
@@ -53,41 +57,52 @@ public sealed class RoCBertTokenizer : Tokenizer
         Id = token.Id, Start = start, End = end, Word = word, Shape = ShapeId(token.Content), Pronunciation = PronunciationId(token.Content),
     };
 
-    [ThreadStatic] private static List<(string Token, int Id, int First, int End)>? t_pieces;
+    [ThreadStatic] private static List<(int Id, int First, int End)>? t_pieces;
+    [ThreadStatic] private static WordList? t_words;
 
     internal override void TokenizeText(string text, int start, int end, ref int word, List<TokenSpan> output)
     {
         var pieces = t_pieces ??= [];
-        foreach (var chars in Words(text, start, end))
+        var words = t_words ??= new WordList();
+        words.Clear();
+        if (_basic is not null) _basic.Tokenize(text, start, end, words);
+        else SplitOnWhitespace(text, start, end, words);
+        for (int w = 0; w < words.Count; w++)
         {
+            var chars = words[w];
             pieces.Clear();
             _wordPiece.Tokenize(chars, pieces);
-            foreach (var (token, id, first, last) in pieces)
+            foreach (var (id, first, last) in pieces)
+            {
+                if (id < 0) throw new TokenizerException($"vocab.txt has no {Settings.UnkToken} for the unknown word '{BasicTokenizer.Spell(chars)}'");
                 output.Add(new TokenSpan
                 {
-                    Id = id >= 0 ? id : throw new TokenizerException($"vocab.txt has no {Settings.UnkToken} for the unknown word '{BasicTokenizer.Spell(chars)}'"),
-                    Start = chars[first].Start, End = chars[last - 1].End, Word = word,
-                    Shape = ShapeId(token), Pronunciation = PronunciationId(token),
+                    Id = id, Start = chars[first].Start, End = chars[last - 1].End, Word = word,
+                    Shape = _shapeById[id], Pronunciation = _pronunciationById[id],
                 });
+            }
             word++;
         }
+        if (words.Chars.Capacity > 1 << 16) t_words = null;   // not kept for the thread's life after one huge text
     }
 
-    private IEnumerable<List<SourcedChar>> Words(string text, int start, int end)
+    /// <summary>do_basic_tokenize=false: whitespace split only.</summary>
+    private static void SplitOnWhitespace(string text, int start, int end, WordList words)
     {
-        if (_basic is not null) return _basic.Tokenize(text, start, end);
-        // do_basic_tokenize=false: whitespace split only.
-        var words = new List<List<SourcedChar>>();
-        var current = new List<SourcedChar>();
+        var chars = words.Chars;
+        int word = chars.Count;
         for (int i = start; i < end;)
         {
             System.Text.Rune.DecodeFromUtf16(text.AsSpan(i, end - i), out var rune, out int used);
-            if (System.Text.Rune.IsWhiteSpace(rune)) { if (current.Count > 0) { words.Add(current); current = []; } }
-            else current.Add(new SourcedChar(rune.Value, i, i + used));
+            if (System.Text.Rune.IsWhiteSpace(rune))
+            {
+                if (chars.Count > word) words.AddRange(word, chars.Count - word);
+                word = chars.Count;
+            }
+            else chars.Add(new SourcedChar(rune.Value, i, i + used));
             i += used;
         }
-        if (current.Count > 0) words.Add(current);
-        return words;
+        if (chars.Count > word) words.AddRange(word, chars.Count - word);
     }
 
     protected override string JoinTokens(IReadOnlyList<string> tokens) => WordPieceModel.Join(tokens);

@@ -31,3 +31,10 @@ public sealed class BatchEncoding(IReadOnlyList<TokenEncoding> rows, int[] overf
     /// <summary>For each row, the index of the input it came from (HF's overflow_to_sample_mapping).</summary>
     public int[] OverflowToSampleMapping { get; } = overflowToSampleMapping;
 }
+
+/// <summary>One text's ids and nothing else (<see cref="Tokenizer.EncodeIdsBatch"/>): RoCBert fills the shape and
+/// pronunciation ids, one per token.</summary>
+public readonly record struct TokenIds(int[] InputIds, int[]? InputShapeIds, int[]? InputPronunciationIds)
+{
+    public int Length => InputIds.Length;
+}

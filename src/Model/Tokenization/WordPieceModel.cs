@@ -24,40 +24,44 @@ internal sealed class WordPieceModel
     public int UnkId { get; }
     public int MaxInputCharsPerWord { get; }
 
-    /// <summary>Appends (token, first char, end char) for each piece of a word given as code points.</summary>
-    public void Tokenize(IReadOnlyList<SourcedChar> word, List<(string Token, int Id, int First, int End)> output)
+    /// <summary>Appends (id, first char, end char) for each piece of a word given as code points.</summary>
+    public void Tokenize(ReadOnlySpan<SourcedChar> word, List<(int Id, int First, int End)> output)
     {
-        if (word.Count > MaxInputCharsPerWord) { output.Add((UnkToken, UnkId, 0, word.Count)); return; }
-        string spelled = BasicTokenizer.Spell(word);
-        // UTF-16 index of each code point, so a piece [a, b) of code points is spelled[at[a]..at[b]].
-        var at = new int[word.Count + 1];
-        for (int k = 0; k < word.Count; k++) at[k + 1] = at[k] + (word[k].CodePoint > 0xFFFF ? 2 : 1);
-        int mark = output.Count;
-        Span<char> buffer = stackalloc char[spelled.Length + 2];
-        buffer[0] = '#'; buffer[1] = '#';
-        for (int startChar = 0; startChar < word.Count;)
+        int n = word.Length;
+        if (n > MaxInputCharsPerWord) { output.Add((UnkId, 0, n)); return; }
+        // The word spelled in UTF-16 after two free slots; at[k] is where code point k starts. A continuation piece
+        // starting at code point k is looked up as "##" written over the two slots before it, which hold characters
+        // already consumed (or the free slots), so no piece is ever copied.
+        Span<char> buffer = n <= 128 ? stackalloc char[2 + 2 * 128] : new char[2 + 2 * n];
+        Span<int> at = n <= 128 ? stackalloc int[128 + 1] : new int[n + 1];
+        int length = 0;
+        for (int k = 0; k < n; k++)
         {
-            int endChar = word.Count;
-            bool found = false;
-            while (startChar < endChar)
+            at[k] = length;
+            int cp = word[k].CodePoint;
+            if (cp < 0x10000) buffer[2 + length++] = (char)cp;
+            else
             {
-                var piece = spelled.AsSpan(at[startChar], at[endChar] - at[startChar]);
-                scoped ReadOnlySpan<char> key = piece;
-                if (startChar > 0) { piece.CopyTo(buffer[2..]); key = buffer[..(piece.Length + 2)]; }
-                if (_bySpan.TryGetValue(key, out string? token, out int id))
-                {
-                    output.Add((token, id, startChar, endChar));
-                    found = true;
-                    break;
-                }
-                endChar--;
+                new Rune(cp).EncodeToUtf16(buffer[(2 + length)..]);
+                length += 2;
             }
-            if (!found)
+        }
+        at[n] = length;
+        int mark = output.Count;
+        for (int startChar = 0; startChar < n;)
+        {
+            int keyStart = 2 + at[startChar];
+            if (startChar > 0) { keyStart -= 2; buffer[keyStart] = '#'; buffer[keyStart + 1] = '#'; }
+            int endChar = n, id = -1;
+            for (; endChar > startChar; endChar--)
+                if (_bySpan.TryGetValue(buffer[keyStart..(2 + at[endChar])], out _, out id)) break;
+            if (endChar == startChar)
             {
                 output.RemoveRange(mark, output.Count - mark);
-                output.Add((UnkToken, UnkId, 0, word.Count));
+                output.Add((UnkId, 0, n));
                 return;
             }
+            output.Add((id, startChar, endChar));
             startChar = endChar;
         }
     }

@@ -45,11 +45,11 @@ public static class CorpusPreparation
                 if (string.IsNullOrWhiteSpace(line)) continue;
                 batch.Add(line);
                 if (batch.Count < LinesPerBatch) continue;
-                writer.Write(tokenizer.EncodeBatch(batch));
+                writer.Write(tokenizer.EncodeIdsBatch(batch));
                 batch.Clear();
                 progress?.Report(new(Math.Min(read, total), total, writer.Documents, writer.Tokens));
             }
-            if (batch.Count > 0) writer.Write(tokenizer.EncodeBatch(batch));
+            if (batch.Count > 0) writer.Write(tokenizer.EncodeIdsBatch(batch));
             progress?.Report(new(Math.Min(read, total), total, writer.Documents, writer.Tokens));
         }
         writer.Finish();
@@ -85,9 +85,9 @@ public static class CorpusPreparation
         public long Documents { get; private set; }
         public long Tokens { get; private set; }
 
-        public void Write(BatchEncoding batch)
+        public void Write(TokenIds[] rows)
         {
-            foreach (var row in batch.Rows)
+            foreach (var row in rows)
             {
                 if (_streams is null || _shardTokens >= TokensPerShard) StartShard();
                 for (var s = 0; s < streams.Length; s++)

@@ -101,4 +101,50 @@ public class RoCBertTokenizerTests
         Assert.Equal("[CLS] unaffable hello , world ! [SEP]", t.Decode(ids, cleanUpTokenizationSpaces: false));
         Assert.Equal("unaffable hello, world!", t.Decode(ids, skipSpecialTokens: true));
     }
+
+    [Fact]
+    public void ControlCharactersAreDroppedAndCompatibilityIdeographsNormalized()
+    {
+        var t = RoCBertTok();
+        // HF's _clean_text drops C0 controls other than tab/newline/return, and DEL; \v and \f are controls, not spaces.
+        Assert.Equal(["hello", "world"], Tokens(t, t.Encode("hel\u0001lo\u007f world\u000b\u000c", options: NoSpecial)));
+        // U+F963 and U+2F82B are compatibility ideographs whose NFC is 北 (U+5317): isolated, then normalized.
+        var e = t.Encode("我\uF963京\U0002F82B", options: NoSpecial);
+        Assert.Equal(["我", "北", "京", "北"], Tokens(t, e));
+        Assert.Equal([(0, 1), (1, 2), (2, 3), (3, 4)], e.Offsets);   // code points: the astral one counts once
+    }
+
+    [Fact]
+    public void MixedScriptTokensSplitOnPunctuationAfterNormalizing()
+    {
+        var t = RoCBertTok();
+        // One whitespace token with ASCII and accented letters: lower-cased, accents stripped, split at the punctuation.
+        var text = "CAFÉ,Hello!ΣΟΦΟΣ";
+        var e = t.Encode(text, options: NoSpecial);
+        Assert.Equal(["cafe", ",", "hello", "!", "\u03c3\u03bf\u03c6\u03bf\u03c2"], Tokens(t, e));
+        Assert.Equal(["CAFÉ", ",", "Hello", "!", "ΣΟΦΟΣ"], Spans(text, e));
+    }
+
+    [Fact]
+    public void IdsOnlyEncodingMatchesFullRows()
+    {
+        var t = RoCBertTok();
+        string[] texts = ["我爱北京!  Hello,\tWORLD  Café", "unaffable abc xyz cbb", "我[MASK]京", "", "\U0001F600 天安门", new string('a', 101)];
+        foreach (bool special in new[] { true, false })
+        {
+            var rows = t.EncodeBatch(texts, new EncodeOptions { AddSpecialTokens = special }).Rows;
+            var ids = t.EncodeIdsBatch(texts, addSpecialTokens: special);
+            Assert.Equal(rows.Count, ids.Length);
+            for (int i = 0; i < ids.Length; i++)
+            {
+                Assert.Equal(rows[i].InputIds, ids[i].InputIds);
+                Assert.Equal(rows[i].InputShapeIds, ids[i].InputShapeIds);
+                Assert.Equal(rows[i].InputPronunciationIds, ids[i].InputPronunciationIds);
+            }
+        }
+        var roberta = RobertaTok();
+        var robertaIds = roberta.EncodeIdsBatch(texts);
+        Assert.Equal(roberta.EncodeBatch(texts).Rows.Select(r => r.InputIds), robertaIds.Select(r => r.InputIds));
+        Assert.All(robertaIds, r => Assert.Null(r.InputShapeIds));
+    }
 }

@@ -16,11 +16,7 @@ public static class WordPieceTrainer
         var basic = new BasicTokenizer(lowerCase, null, tokenizeChineseChars: true, new HashSet<string>());
         var counts = WordCounts.Count(lines, (line, local) =>
         {
-            foreach (var word in basic.Tokenize(line, 0, line.Length))
-            {
-                string w = BasicTokenizer.Spell(word);
-                local[w] = local.GetValueOrDefault(w) + 1;
-            }
+            foreach (var w in basic.Words(line)) local[w] = local.GetValueOrDefault(w) + 1;
         });
         var spelled = counts.ToDictionary(kv => kv.Key, kv => Spell(kv.Key));
         var alphabet = spelled.Values.SelectMany(s => s).Distinct().Order(StringComparer.Ordinal).ToList();
