@@ -1,4 +1,5 @@
 using Cluster.Model.Configuration;
+using Cluster.Model.Tokenization;
 using Cluster.Torch;
 using Cluster.Torch.Distributed;
 using Cluster.Training.Batching;
@@ -36,6 +37,7 @@ public sealed record SessionOptions
     /// the device thread. Null: a c10d process group through the store.</summary>
     public Func<IGradientReducer>? Reducer { get; init; }
     public int Threads { get; init; } = 1;
+    public PretrainingObjective Objective { get; init; } = PretrainingObjective.MaskedLM;
 
     public string CheckpointsDirectory => Path.Combine(OutputDirectory, "checkpoints");
 }
@@ -85,10 +87,15 @@ public sealed class PretrainingSession : IAsyncDisposable
             throw new CorpusException($"the tokenizer has {manifest.VocabSize} tokens, more than the config's vocab_size {o.Config.vocab_size}");
         var examples = new PretrainingExamples(_corpus, o.MaxLength, o.Mode);
         var masking = new DynamicMasking(manifest.MaskTokenId, manifest.VocabSize, manifest.SpecialTokenIds.ToHashSet());
-        _replica = PretrainingReplica.Create(o.Config, o.Seed, o.Optimizer, o.Device);
+        _replica = PretrainingReplica.Create(o.Config, o.Seed, o.Optimizer, o.Device, o.Objective);
         if (o.Checkpoint is not null) Step = TrainingCheckpoint.Load(o.Checkpoint, _replica).Step;
         var plan = new GlobalBatchPlan(examples.Count, o.Layout.GlobalBatch, o.Seed);
-        _worker = new PretrainingWorker(_replica, examples, masking, plan, o.Seed, manifest.PadTokenId);
+        var attack = o.Objective == PretrainingObjective.RoCBertContrastive
+            ? CharacterAttack.FromTokenizer(RoCBertTokenizerFiles.Load(o.TokenizerDirectory))
+            : null;
+        if (attack is { CanAttackAnything: false })
+            throw new CorpusException($"{o.TokenizerDirectory}: word_shape.json and word_pronunciation.json give no token an alternative, so nothing can be attacked");
+        _worker = new PretrainingWorker(_replica, examples, masking, plan, o.Seed, manifest.PadTokenId, attack);
         if (o.Layout.Workers == 1) _reducer = new SingleReplicaReducer();
         else if (o.Reducer is not null) _reducer = o.Reducer();
         else

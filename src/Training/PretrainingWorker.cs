@@ -16,10 +16,15 @@ public sealed record WorkerLayout(int Rank, int Workers, int Accumulation, int M
 /// <summary>A replica at work in a data-parallel group: for each optimizer step it trains on its share of the global
 /// batch (the plan says which examples), reduces the gradients once (accumulation micro-batches before the last do not
 /// communicate, as DDP's no_sync), and steps. Runs on the device's thread.</summary>
-public sealed class PretrainingWorker(PretrainingReplica replica, PretrainingExamples examples, DynamicMasking masking, GlobalBatchPlan plan, ulong seed, int padTokenId)
+/// <param name="attack">RoCBert's attack synthesis; required by the contrastive objective</param>
+public sealed class PretrainingWorker(PretrainingReplica replica, PretrainingExamples examples, DynamicMasking masking, GlobalBatchPlan plan, ulong seed,
+                                      int padTokenId, CharacterAttack? attack = null)
 {
     public PretrainingReplica Replica { get; } = replica;
     public GlobalBatchPlan Plan { get; } = plan;
+    /// <summary>How many attacked copies the last contrastive micro-batch's sentences chose among: the micro-batch's
+    /// rows over the whole group.</summary>
+    public long ContrastiveLogitsWidth { get; private set; }
 
     /// <summary>Makes every replica hold rank 0's weights; returns this replica's checksum after (the coordinator compares them).</summary>
     public ulong SynchronizeWeights(IGradientReducer reducer)
@@ -38,6 +43,7 @@ public sealed class PretrainingWorker(PretrainingReplica replica, PretrainingExa
         tokens = 0;
         if (layout.GlobalBatch != Plan.GlobalBatch)
             throw new ArgumentException($"the layout's global batch {layout.GlobalBatch} is not the plan's {Plan.GlobalBatch}");
+        if (Replica.Objective == PretrainingObjective.RoCBertContrastive) return TrainContrastiveStep(step, layout, reducer, out tokens);
         double lossSum = 0;
         long masked = 0;
         for (var micro = 0; micro < layout.Accumulation; micro++)
@@ -50,5 +56,35 @@ public sealed class PretrainingWorker(PretrainingReplica replica, PretrainingExa
         using var flat = Replica.PackGradients(lossSum, masked);
         reducer.SumInPlace(flat);
         return Replica.ApplyStep(flat);
+    }
+
+    /// <summary>RoCBert's step: the micro-batches are built first, so the step's global token count (one small sum over
+    /// the group) can scale the losses before backward; each micro-batch then gathers the group's attacked copies.</summary>
+    StepResult TrainContrastiveStep(long step, WorkerLayout layout, IGradientReducer reducer, out long tokens)
+    {
+        var synthesis = attack ?? throw new InvalidOperationException("the contrastive objective needs RoCBert's attack synthesis");
+        var batches = Enumerable.Range(0, layout.Accumulation)
+            .Select(micro => ContrastiveBatch.Build(examples, masking, synthesis, seed, Plan.MicroBatch(step, layout.Rank, layout.Workers, micro, layout.MicroBatch), padTokenId))
+            .ToArray();
+        tokens = batches.Sum(b => b.LabelTokens);
+        long stepTokens;
+        using (var count = torch.tensor(new float[] { tokens }, [1]).to(Replica.Device))   // exact below 2^24 tokens a step
+        {
+            reducer.SumInPlace(count);
+            stepTokens = (long)Math.Round(count.cpu().ToArray<float>()[0]);
+        }
+        double lossSum = 0, contrastiveSum = 0;
+        foreach (var batch in batches)
+        {
+            (var mlm, var contrastive, ContrastiveLogitsWidth) = Replica.AccumulateContrastive(batch, reducer, stepTokens, layout.GlobalBatch,
+                layout.Rank * layout.MicroBatch, layout.Workers * layout.MicroBatch);
+            (lossSum, contrastiveSum) = (lossSum + mlm + contrastive, contrastiveSum + contrastive);
+        }
+        using var flat = Replica.PackGradients(lossSum, rank0Count(), contrastiveSum);
+        reducer.SumInPlace(flat);
+        return Replica.ApplyStep(flat);
+
+        // The reduced buffer's count is a sum over the group: only rank 0 adds the step's (already global) count.
+        long rank0Count() => layout.Rank == 0 ? stepTokens : 0;
     }
 }

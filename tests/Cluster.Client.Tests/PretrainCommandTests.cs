@@ -57,6 +57,36 @@ public sealed class PretrainCommandTests : IClassFixture<TestCorpus>
     }
 
     [Fact]
+    public async Task RoCBert_pretrains_with_its_contrastive_objective_over_the_coordinator_backend()
+    {
+        using var rocbert = new RoCBertCorpus();
+        var config = Path.Combine(rocbert.Root, "tiny-config.json");
+        File.WriteAllText(config, rocbert.TinyConfig().ToJson());
+        var output = Fresh("rocbert");
+        var metrics = Path.Combine(rocbert.Root, "metrics.json");
+        var run = await ClusterCli.RunAsync(["pretrain", "--arch", "roc_bert", "--config", config, "--tokenizer", rocbert.TokenizerDirectory,
+            "--corpus", rocbert.CorpusFile, "--workers", "2", "--batch-size", "4", "--max-length", "24", "--line-by-line", "--lr", "2e-3",
+            "--max-steps", "40", "--allreduce", "coordinator", "--out", output, "--metrics-out", metrics]);
+        Assert.True(run.ExitCode == 0, run.Stderr + run.Stdout);
+        Assert.Contains("(contrastive ", run.Stdout);
+        var csv = File.ReadAllLines(Path.Combine(output, "metrics.csv"));
+        Assert.EndsWith(",contrastive_loss", csv[0]);
+        Assert.All(csv.Skip(1), line => Assert.NotEqual("", line.Split(',')[6]));
+        using (var json = JsonDocument.Parse(File.ReadAllText(metrics)))
+        {
+            double first = json.RootElement.GetProperty("initial_contrastive_loss").GetDouble(), last = json.RootElement.GetProperty("final_contrastive_loss").GetDouble();
+            Assert.True(last < first, $"the contrastive loss went from {first} to {last}");
+        }
+        // The saved RoCBertForPreTraining loads as the masked LM (and as itself, pooler included).
+        using (var model = TaskModel.FromPretrained(output, Head.MaskedLM, out var loaded)) Assert.Empty(loaded.missing_keys);
+        using (var model = TaskModel.FromPretrained(output, Head.PreTraining, out var loaded)) Assert.Empty(loaded.missing_keys);
+
+        var refused = await ClusterCli.RunAsync(Args(Fresh("contrastive-roberta"), "--corpus", _corpus.CorpusFile, "--objective", "contrastive"));
+        Assert.NotEqual(0, refused.ExitCode);
+        Assert.Contains("--objective contrastive is RoCBert's", refused.Stderr);
+    }
+
+    [Fact]
     public async Task Bad_inputs_are_refused_in_one_line_before_any_worker_starts_and_write_nothing()
     {
         var empty = Path.Combine(_corpus.Root, "empty.txt");

@@ -37,11 +37,16 @@ internal static class PretrainCommand
         var output = new Option<DirectoryInfo>("--out") { Description = "output: the model (Hugging Face layout), checkpoints/, metrics.csv, loss.svg", Required = true };
         var resume = new Option<bool>("--resume") { Description = "continue from the newest checkpoint in --out" };
         var metricsOut = new Option<FileInfo?>("--metrics-out") { Description = "write the final metrics as JSON" };
+        var objective = new Option<string?>("--objective")
+        {
+            Description = "mlm (masked LM; RoBERTa's) or contrastive (RoCBert's recipe: masked LM plus the contrastive loss against attacked copies, negatives from every worker); default: roc_bert contrastive, roberta mlm",
+        };
+        objective.AcceptOnlyFromAmong("mlm", "contrastive");
         var cluster = new Option<string?>("--cluster") { Description = "a running cluster (localhost, postgres:CONNSTR, HOST:PORT); without it, an in-process one" };
-        var command = new Command("pretrain", "Pretrain RoBERTa or RoCBert (masked LM) from scratch, data-parallel")
+        var command = new Command("pretrain", "Pretrain RoBERTa (masked LM) or RoCBert (masked LM plus its contrastive objective) from scratch, data-parallel")
         {
             arch, config, tokenizer, data, corpus, workers, batch, accumulation, maxLength, lineByLine, steps, lr, warmup, weightDecay,
-            seed, allReduce, checkpointEvery, output, resume, metricsOut, cluster,
+            seed, allReduce, objective, checkpointEvery, output, resume, metricsOut, cluster,
         };
         command.SetAction(async (parsed, cancellation) =>
         {
@@ -54,6 +59,9 @@ internal static class PretrainCommand
                 LearningRate = parsed.GetValue(lr), TotalSteps = parsed.GetValue(steps), WarmupSteps = parsed.GetValue(warmup),
                 WeightDecay = parsed.GetValue(weightDecay),
             };
+            var chosenObjective = parsed.GetValue(objective) ?? (parsed.GetValue(arch) == "roc_bert" ? "contrastive" : "mlm");
+            if (chosenObjective == "contrastive" && parsed.GetValue(arch) != "roc_bert")
+                throw new ArgumentException("--objective contrastive is RoCBert's (its attacks need shape and pronunciation maps); use --arch roc_bert");
             var dataDir = parsed.GetValue(data)?.FullName;
             var corpusFiles = parsed.GetValue(corpus) ?? [];
             if ((dataDir is null) == (corpusFiles.Length == 0)) throw new ArgumentException("give either --data DIR (a prepared corpus) or --corpus FILE...");
@@ -92,7 +100,7 @@ internal static class PretrainCommand
                 MaxLength = parsed.GetValue(maxLength), ExampleMode = parsed.GetValue(lineByLine) ? "line" : "packed", MaxSteps = optimizer.TotalSteps,
                 LearningRate = optimizer.LearningRate, WarmupSteps = optimizer.WarmupSteps, WeightDecay = optimizer.WeightDecay,
                 Seed = parsed.GetValue(seed), CheckpointEvery = parsed.GetValue(checkpointEvery), AllReduce = parsed.GetValue(allReduce)!,
-                Resume = checkpoint is not null,
+                Resume = checkpoint is not null, Objective = chosenObjective,
             };
             Console.WriteLine(checkpoint is null ? $"job {spec.JobId}" : $"job {spec.JobId}, resuming from {checkpoint}");
 
@@ -147,10 +155,16 @@ internal static class PretrainCommand
             ["initial_loss"] = steps.FirstOrDefault()?.Loss, ["final_loss"] = steps.LastOrDefault()?.Loss, ["steps"] = status.Step,
             ["tokens"] = tokens, ["tokens_per_second"] = seconds > 0 ? tokens / seconds : 0, ["workers"] = spec.Workers,
         };
+        if (steps.Count > 0 && !double.IsNaN(steps[0].ContrastiveLoss))
+            (metrics["initial_contrastive_loss"], metrics["final_contrastive_loss"]) = (steps[0].ContrastiveLoss, steps[^1].ContrastiveLoss);
         if (metricsOut is not null) File.WriteAllText(metricsOut, JsonSerializer.Serialize(metrics, new JsonSerializerOptions { WriteIndented = true }));
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"done: loss {steps.FirstOrDefault()?.Loss:F4} → {steps.LastOrDefault()?.Loss:F4} over {status.Step} steps, {tokens:N0} tokens, {(seconds > 0 ? tokens / seconds : 0):N0} tokens/s"));
+            $"done: loss {steps.FirstOrDefault()?.Loss:F4} → {steps.LastOrDefault()?.Loss:F4}{ContrastiveChange(steps)} over {status.Step} steps, {tokens:N0} tokens, {(seconds > 0 ? tokens / seconds : 0):N0} tokens/s"));
         Console.WriteLine($"model: {spec.OutputDirectory}   loss curve: {curve}   metrics: {Path.Combine(spec.OutputDirectory, "metrics.csv")}");
         return 0;
     }
+
+    /// <summary>RoCBert's contrastive part of the loss, first and last, for the closing line.</summary>
+    static string ContrastiveChange(List<TrainingStepRecord> steps) => steps.Count == 0 || double.IsNaN(steps[0].ContrastiveLoss) ? ""
+        : string.Create(CultureInfo.InvariantCulture, $" (contrastive {steps[0].ContrastiveLoss:F4} → {steps[^1].ContrastiveLoss:F4})");
 }

@@ -39,6 +39,7 @@ public static class JobFollower
         var rate = seconds > 0 ? tokens / seconds : 0;
         var perStep = seconds / steps.Count;
         var eta = TimeSpan.FromSeconds(Math.Max(0, (status.MaxSteps - last.Step - 1) * perStep));
-        return $"step {last.Step + 1}/{status.MaxSteps}  loss {last.Loss:F4}  lr {last.LearningRate:0.00e+00}  {rate:N0} tokens/s  ETA {eta:h\\:mm\\:ss}";
+        var contrastive = double.IsNaN(last.ContrastiveLoss) ? "" : $" (contrastive {last.ContrastiveLoss:F4})";
+        return $"step {last.Step + 1}/{status.MaxSteps}  loss {last.Loss:F4}{contrastive}  lr {last.LearningRate:0.00e+00}  {rate:N0} tokens/s  ETA {eta:h\\:mm\\:ss}";
     }
 }

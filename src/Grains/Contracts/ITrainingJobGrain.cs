@@ -41,6 +41,9 @@ public sealed record PretrainingJobSpec
     [Id(21)] public int CollectiveTimeoutSeconds { get; init; } = 120;
     /// <summary>How many times the job re-forms its group after losing workers before it fails.</summary>
     [Id(22)] public int MaxRecoveries { get; init; } = 5;
+    /// <summary>"mlm" (masked LM), or "contrastive": RoCBert's recipe, masked LM over every token plus the contrastive
+    /// loss against synthesised attacks, its negatives gathered from every worker.</summary>
+    [Id(23)] public string Objective { get; init; } = "mlm";
 
     public int GlobalBatch => Workers * GradientAccumulation * BatchSize;
 }
@@ -53,7 +56,8 @@ public sealed record TrainingStepRecord(
     [property: Id(2)] double LearningRate,
     [property: Id(3)] double GradientNorm,
     [property: Id(4)] long Tokens,
-    [property: Id(5)] double Seconds);
+    [property: Id(5)] double Seconds,
+    [property: Id(6)] double ContrastiveLoss = double.NaN);
 
 [GenerateSerializer, Immutable, Alias("cluster.JobStatus")]
 public sealed record JobStatus(

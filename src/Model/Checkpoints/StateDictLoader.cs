@@ -50,7 +50,10 @@ public static class StateDictLoader
         // The pooler counts as a head: masked-LM checkpoints have none, and HF initialises it fresh.
         bool InBody(string key) => (!modelHasPrefix || key.StartsWith(p, StringComparison.Ordinal)) && !key.Contains("pooler.", StringComparison.Ordinal);
         var fatalMissing = allowNewHead ? missing.Where(InBody).ToList() : missing;
-        var fatalUnexpected = allowNewHead ? unexpected.Where(k => !checkpointHasPrefix || k.StartsWith(p, StringComparison.Ordinal)).ToList() : unexpected;
+        var fatalUnexpected = (allowNewHead ? unexpected.Where(k => !checkpointHasPrefix || k.StartsWith(p, StringComparison.Ordinal)) : unexpected)
+            // A pooler the head lacks is not fatal: pretraining checkpoints carry one. HF only warns about unexpected
+            // keys, and RoBERTa's masked-LM head even lists the pooler as ignorable.
+            .Where(k => !k.Contains("pooler.", StringComparison.Ordinal)).ToList();
         if (strict && (fatalMissing.Count > 0 || fatalUnexpected.Count > 0))
             throw new CheckpointException($"{source} does not fit {model.GetType().Name}: " +
                 string.Join("; ", new[]

@@ -34,6 +34,7 @@ public sealed class TrainingJobGrain(
             throw new InvalidOperationException($"job {spec.JobId} is already {S.State}");
         if (spec.JobId != this.GetPrimaryKeyString()) throw new ArgumentException($"the spec's job id {spec.JobId} is not this job's ({this.GetPrimaryKeyString()})");
         if (spec.AllReduce is not ("collective" or "coordinator")) throw new ArgumentException($"unknown all-reduce backend '{spec.AllReduce}' (known: collective, coordinator)");
+        if (spec.Objective is not ("mlm" or "contrastive")) throw new ArgumentException($"unknown objective '{spec.Objective}' (known: mlm, contrastive)");
         job.State = new TrainingJobState { Spec = spec, State = "starting" };
         Event($"job {spec.JobId}: {spec.Workers} worker(s) × batch {spec.BatchSize} × {spec.GradientAccumulation} accumulation = global batch {spec.GlobalBatch}, {spec.MaxSteps} steps");
         await job.WriteStateAsync();
@@ -294,9 +295,10 @@ internal static class TrainingMetricsFile
         foreach (var line in File.ReadLines(path).Skip(1))
         {
             var f = line.Split(',');
-            if (f.Length != 6) continue;
+            if (f.Length is not (6 or 7)) continue;   // 6: written before the contrastive column
             var d = (string x) => double.Parse(x, CultureInfo.InvariantCulture);
-            rows.Add(new TrainingStepRecord(long.Parse(f[0], CultureInfo.InvariantCulture), d(f[1]), d(f[2]), d(f[3]), long.Parse(f[4], CultureInfo.InvariantCulture), d(f[5])));
+            rows.Add(new TrainingStepRecord(long.Parse(f[0], CultureInfo.InvariantCulture), d(f[1]), d(f[2]), d(f[3]), long.Parse(f[4], CultureInfo.InvariantCulture), d(f[5]),
+                f.Length == 7 && f[6].Length > 0 ? d(f[6]) : double.NaN));
         }
         return rows;
     });
@@ -305,7 +307,9 @@ internal static class TrainingMetricsFile
     {
         var lines = steps.Select(s => string.Join(",", s.Step.ToString(CultureInfo.InvariantCulture), s.Loss.ToString("R", CultureInfo.InvariantCulture),
             s.LearningRate.ToString("R", CultureInfo.InvariantCulture), s.GradientNorm.ToString("R", CultureInfo.InvariantCulture),
-            s.Tokens.ToString(CultureInfo.InvariantCulture), s.Seconds.ToString("F4", CultureInfo.InvariantCulture))).Prepend("step,loss,learning_rate,grad_norm,tokens,seconds").ToList();
+            s.Tokens.ToString(CultureInfo.InvariantCulture), s.Seconds.ToString("F4", CultureInfo.InvariantCulture),
+            double.IsNaN(s.ContrastiveLoss) ? "" : s.ContrastiveLoss.ToString("R", CultureInfo.InvariantCulture)))
+            .Prepend("step,loss,learning_rate,grad_norm,tokens,seconds,contrastive_loss").ToList();
         return Task.Run(() =>
         {
             Directory.CreateDirectory(outputDirectory);

@@ -47,6 +47,7 @@ public sealed class WorkerGrain(ILocalSiloDetails silo, LocalSilo local) : Grain
             Device = _device == "cpu" ? Device.CPU : Device.Parse(_device),
             Checkpoint = assignment.Checkpoint,
             Threads = threads,
+            Objective = spec.Objective == "contrastive" ? PretrainingObjective.RoCBertContrastive : PretrainingObjective.MaskedLM,
             CollectiveTimeout = TimeSpan.FromSeconds(spec.CollectiveTimeoutSeconds),
             Reducer = spec.AllReduce == "coordinator"
                 ? () => CoordinatorReducer.Connect(assignment.StoreHost, assignment.StorePort, assignment.Rank, assignment.Workers,
@@ -62,7 +63,7 @@ public sealed class WorkerGrain(ILocalSiloDetails silo, LocalSilo local) : Grain
         var session = _session ?? throw new InvalidOperationException("the worker has not joined a job");
         var watch = Stopwatch.StartNew();
         var (result, tokens) = await session.TrainStepAsync(step);
-        return new TrainingStepRecord(step, result.Loss, result.LearningRate, result.GradientNorm, tokens, watch.Elapsed.TotalSeconds);
+        return new TrainingStepRecord(step, result.Loss, result.LearningRate, result.GradientNorm, tokens, watch.Elapsed.TotalSeconds, result.ContrastiveLoss);
     }
 
     public Task<string> SaveCheckpoint(long step, long tokens, double loss)

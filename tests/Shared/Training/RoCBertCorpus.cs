@@ -1,0 +1,51 @@
+using Cluster.Model.Configuration;
+using Cluster.Model.Tokenization;
+using Cluster.Model.Tokenization.Training;
+using Cluster.Training.Data;
+
+namespace Cluster.Testing;
+
+/// <summary>The test corpus under a RoCBert tokenizer: WordPiece trained on it, and shape and pronunciation maps that
+/// make "look-alikes" of tokens with the same first letter and "sound-alikes" of tokens of the same length (toy maps:
+/// enough alternatives for attacks), and its prepared shards with all three streams.</summary>
+public sealed class RoCBertCorpus : IDisposable
+{
+    public RoCBertCorpus()
+    {
+        Root = Directory.CreateTempSubdirectory("cluster-rocbert-corpus-").FullName;
+        var lines = File.ReadAllLines(Text.CorpusFile);
+        TokenizerDirectory = Path.Combine(Root, "tokenizer");
+        var vocab = WordPieceTrainer.Train(lines, vocabSize: 200);
+        RoCBertTokenizerFiles.SaveVocab(vocab, TokenizerDirectory);
+        var specials = WordPieceTrainer.BertSpecialTokens;
+        Dictionary<string, int> Map(Func<string, int> group) =>
+            vocab.ToDictionary(t => t, t => specials.Contains(t) ? specials.ToList().IndexOf(t) : 10 + group(t.TrimStart('#')));
+        RoCBertTokenizerFiles.SaveMap(Map(t => t[0] % 40), Path.Combine(TokenizerDirectory, "word_shape.json"));
+        RoCBertTokenizerFiles.SaveMap(Map(t => t.Length), Path.Combine(TokenizerDirectory, "word_pronunciation.json"));
+        File.WriteAllText(Path.Combine(TokenizerDirectory, "config.json"), "{\"model_type\": \"roc_bert\"}");
+        Tokenizer = RoCBertTokenizerFiles.Load(TokenizerDirectory);
+        ShardDirectory = Path.Combine(Root, "shards");
+        CorpusPreparation.Prepare(Tokenizer, TokenizerDirectory, [Text.CorpusFile], ShardDirectory);
+    }
+
+    readonly TestCorpus Text = new();
+    public string CorpusFile => Text.CorpusFile;
+    public string Root { get; }
+    public string TokenizerDirectory { get; }
+    public string ShardDirectory { get; }
+    public RoCBertTokenizer Tokenizer { get; }
+
+    /// <summary>A tiny RoCBert for this vocabulary and these maps, dropout off.</summary>
+    public RoCBertConfig TinyConfig() => new()
+    {
+        vocab_size = Tokenizer.VocabSize, hidden_size = 32, num_hidden_layers = 2, num_attention_heads = 2, intermediate_size = 64,
+        max_position_embeddings = 64, hidden_dropout_prob = 0, attention_probs_dropout_prob = 0,
+        shape_vocab_size = 64, shape_embed_dim = 16, pronunciation_vocab_size = 128, pronunciation_embed_dim = 16,
+    };
+
+    public void Dispose()
+    {
+        Text.Dispose();
+        Directory.Delete(Root, recursive: true);
+    }
+}
