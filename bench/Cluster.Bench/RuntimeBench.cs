@@ -35,8 +35,8 @@ internal static class RuntimeBench
         };
         await using var siloA = await SiloHost.BuildAsync(settingsA, new Dictionary<string, string?>(), CancellationToken.None);
         await siloA.StartAsync();
-        using var siloB = StartSiloProcess(repoRoot, ["--cluster-id", "bench", "--name", "bench-b", "--membership", $"localhost:{a[0]}",
-            "--port", $"{b[0]}", "--gateway-port", $"{b[1]}", "--http-port", $"{b[2]}", "--bulk-port", $"{b[3]}"]);
+        using var siloB = SiloProcess.Start(repoRoot, ["--cluster-id", "bench", "--name", "bench-b", "--membership", $"localhost:{a[0]}",
+            "--port", $"{b[0]}", "--gateway-port", $"{b[1]}", "--http-port", $"{b[2]}", "--bulk-port", $"{b[3]}"], "silo B");
         try
         {
             var factory = siloA.Services.GetRequiredService<IGrainFactory>();
@@ -152,20 +152,5 @@ internal static class RuntimeBench
             await Task.Delay(100);
         }
         throw new TimeoutException("silo B did not join silo A within 2 minutes");
-    }
-
-    static Process StartSiloProcess(string repoRoot, string[] args)
-    {
-        var dll = Path.Combine(repoRoot, "src/Silo/bin/Release/net10.0/Cluster.Silo.dll");
-        if (!File.Exists(dll)) throw new FileNotFoundException($"{dll} is missing: build the solution (scripts/bootstrap.sh)");
-        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        info.ArgumentList.Add(dll);
-        foreach (var arg in args) info.ArgumentList.Add(arg);
-        var process = Process.Start(info)!;
-        process.OutputDataReceived += (_, _) => { };
-        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) Console.Error.WriteLine($"silo B: {e.Data}"); };
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        return process;
     }
 }

@@ -133,10 +133,10 @@ internal static class TrainBench
 
         var ports = LoopbackPorts.Free(8);
         var (a, b) = (ports[..4], ports[4..]);
-        using var siloA = StartSilo(repoRoot, ["--cluster-id", "bench-train", "--name", "a", "--membership", $"localhost:{a[0]}",
-            "--port", $"{a[0]}", "--gateway-port", $"{a[1]}", "--http-port", $"{a[2]}", "--bulk-port", $"{a[3]}", "--devices", "cpu"]);
-        using var siloB = StartSilo(repoRoot, ["--cluster-id", "bench-train", "--name", "b", "--membership", $"localhost:{a[0]}",
-            "--port", $"{b[0]}", "--gateway-port", $"{b[1]}", "--http-port", $"{b[2]}", "--bulk-port", $"{b[3]}", "--devices", "cpu"]);
+        using var siloA = SiloProcess.Start(repoRoot, ["--cluster-id", "bench-train", "--name", "a", "--membership", $"localhost:{a[0]}",
+            "--port", $"{a[0]}", "--gateway-port", $"{a[1]}", "--http-port", $"{a[2]}", "--bulk-port", $"{a[3]}", "--devices", "cpu"], "silo", hideWarnings: true);
+        using var siloB = SiloProcess.Start(repoRoot, ["--cluster-id", "bench-train", "--name", "b", "--membership", $"localhost:{a[0]}",
+            "--port", $"{b[0]}", "--gateway-port", $"{b[1]}", "--http-port", $"{b[2]}", "--bulk-port", $"{b[3]}", "--devices", "cpu"], "silo", hideWarnings: true);
         try
         {
             await using var connection = await ConnectAsync($"127.0.0.1:{a[1]}");
@@ -211,20 +211,5 @@ internal static class TrainBench
             max_position_embeddings = 128 + 2,
         };
         return (tokenizerDirectory, data, config);
-    }
-
-    static Process StartSilo(string repoRoot, string[] args)
-    {
-        var dll = Path.Combine(repoRoot, "src/Silo/bin/Release/net10.0/Cluster.Silo.dll");
-        if (!File.Exists(dll)) throw new FileNotFoundException($"{dll} is missing: build the solution (scripts/bootstrap.sh)");
-        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        info.ArgumentList.Add(dll);
-        foreach (var arg in args) info.ArgumentList.Add(arg);
-        var process = Process.Start(info)!;
-        process.OutputDataReceived += (_, _) => { };
-        process.ErrorDataReceived += (_, e) => { if (e.Data is not null && !e.Data.Contains(" warn: ")) Console.Error.WriteLine($"silo: {e.Data}"); };
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        return process;
     }
 }

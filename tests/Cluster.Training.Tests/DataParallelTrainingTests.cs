@@ -39,9 +39,8 @@ public sealed class DataParallelTrainingTests(TestCorpus corpus, Xunit.Abstracti
             var ranks = Enumerable.Range(0, workers).Select(rank => Task.Factory.StartNew(() =>
             {
                 using var scope = torch.NewDisposeScope();
-                using var store = rank == 0 || server is null ? null : new TCPStore("127.0.0.1", server.Port, isServer: false, timeout: Guard);
-                using IGradientReducer reducer = server is null ? new SingleReplicaReducer()
-                    : new ProcessGroupReducer(ProcessGroup.Create(Backend.Gloo, store ?? server, rank, workers, timeout: Guard));
+                using var group = new RankReducer(server, rank, workers, Guard);
+                var reducer = group.Reducer;
                 using var replica = PretrainingReplica.Create(corpus.TinyConfig(), Seed, Settings(totalSteps), Device.CPU);
                 var plan = new GlobalBatchPlan(examples.Count, layoutOf(rank).GlobalBatch, Seed);
                 var worker = new PretrainingWorker(replica, examples, masking, plan, Seed, shards.Manifest.PadTokenId);

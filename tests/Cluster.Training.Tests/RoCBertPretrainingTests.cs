@@ -29,9 +29,8 @@ public sealed class RoCBertPretrainingTests(Xunit.Abstractions.ITestOutputHelper
         var ranks = Enumerable.Range(0, workers).Select(rank => Task.Factory.StartNew(() =>
         {
             using var scope = torch.NewDisposeScope();
-            using var store = rank == 0 || server is null ? null : new TCPStore("127.0.0.1", server.Port, isServer: false, timeout: Guard);
-            using IGradientReducer reducer = server is null ? new SingleReplicaReducer()
-                : new ProcessGroupReducer(ProcessGroup.Create(Backend.Gloo, store ?? server, rank, workers, timeout: Guard));
+            using var group = new RankReducer(server, rank, workers, Guard);
+            var reducer = group.Reducer;
             var settings = new OptimizerSettings { LearningRate = learningRate, TotalSteps = steps, WarmupSteps = 1 };
             using var replica = PretrainingReplica.Create(_corpus.TinyConfig(), Seed, settings, Device.CPU, PretrainingObjective.RoCBertContrastive);
             var layout = new WorkerLayout(rank, workers, 1, batch);
