@@ -68,8 +68,9 @@ public sealed class PretrainingWorker(PretrainingReplica replica, PretrainingExa
             .ToArray();
         tokens = batches.Sum(b => b.LabelTokens);
         long stepTokens;
-        using (var count = torch.tensor(new float[] { tokens }, [1]).to(Replica.Device))   // exact below 2^24 tokens a step
+        using (torch.NewDisposeScope())
         {
+            var count = torch.tensor(new float[] { tokens }, [1]).to(Replica.Device);   // exact below 2^24 tokens a step
             reducer.SumInPlace(count);
             stepTokens = (long)Math.Round(count.cpu().ToArray<float>()[0]);
         }

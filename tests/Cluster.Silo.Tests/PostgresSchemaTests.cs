@@ -44,7 +44,7 @@ public sealed class PostgresSchemaTests : IAsyncLifetime
         var table = (IReminderTable)Activator.CreateInstance(type,
             Options.Create(new ClusterOptions { ClusterId = "c", ServiceId = "reminders-test" }),
             Options.Create(new Orleans.Configuration.AdoNetReminderTableOptions { Invariant = "Npgsql", ConnectionString = _database.ConnectionString }))!;
-        await table.Init();
+        await table.StartAsync(CancellationToken.None);
 
         var grain = GrainId.Create("trainingjob", "job-1");
         var start = new DateTime(2026, 12, 2, 7, 0, 0, DateTimeKind.Utc);

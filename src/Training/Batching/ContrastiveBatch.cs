@@ -76,6 +76,6 @@ public sealed class ContrastiveBatch
     }
 
     /// <summary>An int64 (rows, length) tensor on <paramref name="device"/>, in the caller's DisposeScope.</summary>
-    public Tensor Tensor(int[] values, Device device) => torch.tensor(values.Select(v => (long)v).ToArray(), [Rows, Length]).to(device);
-    public Tensor Tensor(long[] values, Device device) => torch.tensor(values, [Rows, Length]).to(device);
+    public Tensor Tensor(int[] values, Device device) => HostIds.ToTensor(values, Rows, Length, device);
+    public Tensor Tensor(long[] values, Device device) => HostIds.ToTensor(values, Rows, Length, device);
 }

@@ -55,11 +55,10 @@ public sealed class MlmBatch
     /// on <paramref name="device"/>, in the caller's DisposeScope.</summary>
     public (Dictionary<string, Tensor> Inputs, Tensor Labels) ToTensors(Device device)
     {
-        long[] shape = [Rows, Length];
-        Tensor Ids(int[] values) => torch.tensor(values.Select(v => (long)v).ToArray(), shape).to(device);
+        Tensor Ids(int[] values) => HostIds.ToTensor(values, Rows, Length, device);
         var inputs = new Dictionary<string, Tensor> { ["input_ids"] = Ids(InputIds), ["attention_mask"] = Ids(AttentionMask) };
         if (ShapeIds is not null) inputs["input_shape_ids"] = Ids(ShapeIds);
         if (PronunciationIds is not null) inputs["input_pronunciation_ids"] = Ids(PronunciationIds);
-        return (inputs, torch.tensor(Labels, shape).to(device));
+        return (inputs, HostIds.ToTensor(Labels, Rows, Length, device));
     }
 }

@@ -135,8 +135,7 @@ public sealed class TrainingJobGrain(
             {
                 // Taking over from a coordinator that died: its silo may have taken workers with it.
                 (members, accumulation) = await ReformAsync(registry, spec, [], []);
-                if (members.Count < spec.Workers)
-                    Event($"re-forming with {members.Count} worker(s) × batch {spec.BatchSize} × {accumulation} accumulation = global batch {spec.GlobalBatch}");
+                if (members.Count < spec.Workers) Event(Reforming(spec, members, accumulation));
             }
             var checkpoint = spec.Resume ? TrainingCheckpoint.Latest(CheckpointsDirectory(spec)) : null;
             for (var recoveries = 0; ; recoveries++)
@@ -154,7 +153,7 @@ public sealed class TrainingJobGrain(
                     group = null;
                     (members, accumulation) = await ReformAsync(registry, spec, members, lost.Lost);
                     checkpoint = TrainingCheckpoint.Latest(CheckpointsDirectory(spec)); // only complete ones: a half-written one is never renamed into place
-                    Event($"re-forming with {members.Count} worker(s) × batch {spec.BatchSize} × {accumulation} accumulation = global batch {spec.GlobalBatch}, from {checkpoint ?? "the initial weights"}");
+                    Event($"{Reforming(spec, members, accumulation)}, from {checkpoint ?? "the initial weights"}");
                 }
             }
             if (_suspending)
@@ -203,6 +202,9 @@ public sealed class TrainingJobGrain(
         await UnregisterWatchAsync();
         DelayDeactivation(TimeSpan.FromMinutes(30)); // followers may still ask how it ended
     }
+
+    static string Reforming(PretrainingJobSpec spec, List<GroupMember> members, int accumulation) =>
+        $"re-forming with {members.Count} worker(s) × batch {spec.BatchSize} × {accumulation} accumulation = global batch {spec.GlobalBatch}";
 
     static string Owner(PretrainingJobSpec spec, int slot) => $"{spec.JobId}/{slot}";
     static string CheckpointsDirectory(PretrainingJobSpec spec) => Path.Combine(spec.OutputDirectory, "checkpoints");
