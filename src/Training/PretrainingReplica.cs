@@ -17,7 +17,11 @@ namespace Cluster.Training;
 /// of the global batch; for RoCBert's objective, that over every token plus the contrastive loss), the number of tokens
 /// the masked-LM loss averages, the gradient norm before clipping, the learning rate used, and RoCBert's contrastive
 /// loss alone (NaN for the masked-LM objective).</summary>
-public readonly record struct StepResult(double Loss, long MaskedTokens, double GradientNorm, double LearningRate, double ContrastiveLoss = double.NaN);
+public readonly record struct StepResult(double Loss, long MaskedTokens, double GradientNorm, double LearningRate, double ContrastiveLoss = double.NaN)
+{
+    /// <summary>The step's gradient reduction: its time, and the part of it not hidden behind backward.</summary>
+    public ReductionTiming Reduction { get; init; }
+}
 
 /// <summary>What a replica learns: masked LM (RoBERTa, or RoCBert without its attacks), or RoCBert's recipe: masked LM
 /// over every token plus the contrastive loss between each sentence, its original and its attacked copy.</summary>
@@ -92,15 +96,18 @@ public sealed class PretrainingReplica : IDisposable
     }
 
     /// <summary>Forward and backward of one micro-batch; its gradients add to those already accumulated.
-    /// Returns the sum of its token losses.</summary>
-    public double Accumulate(MlmBatch batch)
+    /// Returns the sum of its token losses, which <paramref name="beforeBackward"/> also gets, between the two (a
+    /// bucketed reduction starts there).</summary>
+    public double Accumulate(MlmBatch batch, Action<double>? beforeBackward = null)
     {
         using var scope = torch.NewDisposeScope();
         var (inputs, labels) = batch.ToTensors(Device);
         var logits = Model.Run(inputs)["logits"];
         var loss = F.cross_entropy(logits.view(-1, logits.size(-1)), labels.view(-1), reduction: Cluster.Torch.Reduction.Sum);
+        double lossSum = loss.item<float>();
+        beforeBackward?.Invoke(lossSum);
         loss.backward();
-        return loss.item<float>();
+        return lossSum;
     }
 
     /// <summary>
@@ -171,10 +178,20 @@ public sealed class PretrainingReplica : IDisposable
             if (g is not null) flat.narrow(0, at, n).copy_(g.view(-1));
             at += n;
         }
+        WriteTail(flat, lossSum, maskedTokens, contrastiveSum);
+        return flat;
+    }
+
+    /// <summary>Writes the loss sum, the masked-token count and the contrastive loss sum after the gradients of a flat
+    /// buffer (a bucketed reduction's, before its round begins).</summary>
+    public void WriteTail(Tensor flat, double lossSum, long maskedTokens, double contrastiveSum = 0)
+    {
+        if (flat.numel() != GradientElements) throw new ArgumentException($"a flat buffer of {flat.numel()} elements, this replica has {GradientElements}");
+        using var scope = torch.NewDisposeScope();
+        var at = GradientElements - TailElements;
         flat.narrow(0, at, 1).fill_(lossSum);
         flat.narrow(0, at + 1, 1).fill_(maskedTokens);
         flat.narrow(0, at + 2, 1).fill_(contrastiveSum);
-        return flat;
     }
 
     /// <summary>Takes the optimizer step from a reduced buffer (summed over replicas): gradients divided by the global

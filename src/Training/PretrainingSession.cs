@@ -38,6 +38,9 @@ public sealed record SessionOptions
     public Func<IGradientReducer>? Reducer { get; init; }
     public int Threads { get; init; } = 1;
     public PretrainingObjective Objective { get; init; } = PretrainingObjective.MaskedLM;
+    /// <summary>The size of the gradient buckets reduced while backward runs (DDP's <c>bucket_cap_mb</c>); 0: one
+    /// reduction of every gradient after backward.</summary>
+    public double BucketMegabytes { get; init; } = BucketedReduction.DefaultBucketMegabytes;
 
     public string CheckpointsDirectory => Path.Combine(OutputDirectory, "checkpoints");
 }
@@ -52,6 +55,7 @@ public sealed class PretrainingSession : IAsyncDisposable
     PretrainingReplica? _replica;
     PretrainingWorker? _worker;
     IGradientReducer? _reducer;
+    BucketedReduction? _buckets;
 
     PretrainingSession(DeviceThread thread, SessionOptions options) => (_thread, _options) = (thread, options);
 
@@ -113,12 +117,16 @@ public sealed class PretrainingSession : IAsyncDisposable
             }
         }
         WeightChecksum = _worker.SynchronizeWeights(_reducer);
+        // One replica has nothing to overlap; RoCBert's contrastive step reduces after its backward (see TrainStep).
+        if (o.Layout.Workers > 1 && o.BucketMegabytes > 0 && o.Objective == PretrainingObjective.MaskedLM)
+            _buckets = new BucketedReduction(_replica.Parameters.Select(p => (Tensor)p.Parameter).ToArray(), _replica.GradientElements, _reducer,
+                o.BucketMegabytes, o.Device);
     }
 
     public Task<(StepResult Result, long Tokens)> TrainStepAsync(long step) => _thread.RunAsync(() =>
     {
         if (step != Step) throw new InvalidOperationException($"the replica is at step {Step}, not {step}");
-        var result = _worker!.TrainStep(step, _options.Layout, _reducer!, out var tokens);
+        var result = _worker!.TrainStep(step, _options.Layout, _reducer!, out var tokens, _buckets);
         Step = step + 1;
         return (result, tokens);
     });
@@ -134,6 +142,7 @@ public sealed class PretrainingSession : IAsyncDisposable
         {
             await _thread.RunAsync(() =>
             {
+                _buckets?.Dispose();
                 _reducer?.Dispose();
                 _replica?.Dispose();
                 _corpus?.Dispose();

@@ -35,10 +35,13 @@ public sealed class PretrainingWorker(PretrainingReplica replica, PretrainingExa
     }
 
     /// <summary>One optimizer step: this worker's micro-batches of <paramref name="step"/>, one reduction, the update.</summary>
-    public StepResult TrainStep(long step, WorkerLayout layout, IGradientReducer reducer) => TrainStep(step, layout, reducer, out _);
+    public StepResult TrainStep(long step, WorkerLayout layout, IGradientReducer reducer, BucketedReduction? buckets = null)
+        => TrainStep(step, layout, reducer, out _, buckets);
 
     /// <param name="tokens">the real (unpadded) tokens this worker trained on</param>
-    public StepResult TrainStep(long step, WorkerLayout layout, IGradientReducer reducer, out long tokens)
+    /// <param name="buckets">the reduction overlapped with the last micro-batch's backward (masked LM; RoCBert's
+    /// contrastive step reduces after its backward, which the gathered copies split in two); null: after backward</param>
+    public StepResult TrainStep(long step, WorkerLayout layout, IGradientReducer reducer, out long tokens, BucketedReduction? buckets = null)
     {
         tokens = 0;
         if (layout.GlobalBatch != Plan.GlobalBatch)
@@ -49,13 +52,40 @@ public sealed class PretrainingWorker(PretrainingReplica replica, PretrainingExa
         for (var micro = 0; micro < layout.Accumulation; micro++)
         {
             var batch = MlmBatch.Build(examples, masking, seed, Plan.MicroBatch(step, layout.Rank, layout.Workers, micro, layout.MicroBatch), padTokenId);
-            lossSum += Replica.Accumulate(batch);
             masked += batch.MaskedTokens;
             tokens += batch.RealTokens;
+            if (buckets is null || micro < layout.Accumulation - 1)
+            {
+                lossSum += Replica.Accumulate(batch);
+                continue;
+            }
+            try
+            {
+                // The tail (this step's loss sum and count) rides in the first bucket, so it is written before backward.
+                lossSum += Replica.Accumulate(batch, loss =>
+                {
+                    Replica.WriteTail(buckets.Flat, lossSum + loss, masked);
+                    buckets.Begin();
+                });
+            }
+            catch
+            {
+                buckets.Abandon();
+                throw;
+            }
+            var timing = buckets.Complete();
+            return Replica.ApplyStep(buckets.Flat) with { Reduction = timing };
         }
         using var flat = Replica.PackGradients(lossSum, masked);
+        return ReduceAndApply(flat, reducer);
+    }
+
+    StepResult ReduceAndApply(Tensor flat, IGradientReducer reducer)
+    {
+        var watch = System.Diagnostics.Stopwatch.StartNew();
         reducer.SumInPlace(flat);
-        return Replica.ApplyStep(flat);
+        var timing = ReductionTiming.Unhidden(watch.Elapsed.TotalSeconds);
+        return Replica.ApplyStep(flat) with { Reduction = timing };
     }
 
     /// <summary>RoCBert's step: the micro-batches are built first, so the step's global token count (one small sum over
@@ -82,8 +112,7 @@ public sealed class PretrainingWorker(PretrainingReplica replica, PretrainingExa
             (lossSum, contrastiveSum) = (lossSum + mlm + contrastive, contrastiveSum + contrastive);
         }
         using var flat = Replica.PackGradients(lossSum, rank0Count(), contrastiveSum);
-        reducer.SumInPlace(flat);
-        return Replica.ApplyStep(flat);
+        return ReduceAndApply(flat, reducer);
 
         // The reduced buffer's count is a sum over the group: only rank 0 adds the step's (already global) count.
         long rank0Count() => layout.Rank == 0 ? stepTokens : 0;

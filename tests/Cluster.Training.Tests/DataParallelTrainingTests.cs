@@ -25,9 +25,10 @@ public sealed class DataParallelTrainingTests(TestCorpus corpus, Xunit.Abstracti
 
     /// <summary>Trains <paramref name="steps"/> steps from a fresh model with each rank on its own thread; returns rank 0's
     /// weights and optimizer state. With <paramref name="checkpoints"/>, rank 0 saves after <paramref name="saveAfter"/>
-    /// steps; with <paramref name="resumeFrom"/>, every rank loads that checkpoint first.</summary>
+    /// steps; with <paramref name="resumeFrom"/>, every rank loads that checkpoint first;
+    /// <paramref name="bucketMegabytes"/> above 0 reduces in buckets of that size during the last backward.</summary>
     Task<Run> TrainAsync(int workers, int accumulation, int batch, long steps, long totalSteps,
-        string? checkpoints = null, long saveAfter = -1, string? resumeFrom = null)
+        string? checkpoints = null, long saveAfter = -1, string? resumeFrom = null, double bucketMegabytes = 0)
     {
         return Task.Run(async () =>
         {
@@ -47,10 +48,14 @@ public sealed class DataParallelTrainingTests(TestCorpus corpus, Xunit.Abstracti
                 var first = 0L;
                 if (resumeFrom is not null) first = TrainingCheckpoint.Load(resumeFrom, replica).Step;
                 worker.SynchronizeWeights(reducer);
+                using var buckets = bucketMegabytes > 0
+                    ? new BucketedReduction(replica.Parameters.Select(p => (Tensor)p.Parameter).ToArray(), replica.GradientElements, reducer, bucketMegabytes, Device.CPU)
+                    : null;
+                if (rank == 0 && buckets is not null) output.WriteLine($"{buckets.Buckets} buckets: {string.Join(", ", buckets.BucketSizes)} elements");
                 var results = new List<StepResult>();
                 for (var step = first; step < first + steps; step++)
                 {
-                    results.Add(worker.TrainStep(step, layoutOf(rank), reducer));
+                    results.Add(worker.TrainStep(step, layoutOf(rank), reducer, buckets));
                     if (rank == 0 && checkpoints is not null && step + 1 == saveAfter)
                         TrainingCheckpoint.Save(checkpoints, replica, new TrainerState { Step = step + 1, Tokens = 0, Loss = results[^1].Loss, Job = "test" });
                 }
@@ -116,6 +121,39 @@ public sealed class DataParallelTrainingTests(TestCorpus corpus, Xunit.Abstracti
         var both = await TrainAsync(workers: 2, accumulation: 2, batch: 3, steps: 3, totalSteps: 3);
         AssertSame(accumulated.Weights, whole.Weights, 1e-5, "weights");
         AssertSame(both.Weights, whole.Weights, 1e-5, "weights");
+    }
+
+    [Fact]
+    public async Task Reducing_in_buckets_while_backward_runs_gives_the_same_step()
+    {
+        var baseline = LiveTensors.Settled();
+        var whole = await TrainAsync(workers: 1, accumulation: 1, batch: 12, steps: 3, totalSteps: 3);
+        var after = await TrainAsync(workers: 2, accumulation: 3, batch: 2, steps: 3, totalSteps: 3);
+        // 0.01 MB: the tiny model's gradients (about 0.2 MB) in many buckets; 25 MB: DDP's default, a 1 MB first bucket and the rest
+        foreach (var megabytes in new[] { 0.01, 25 })
+        {
+            var during = await TrainAsync(workers: 2, accumulation: 3, batch: 2, steps: 3, totalSteps: 3, bucketMegabytes: megabytes);
+            // Two ranks' sums are the same additions whichever way the buffer is cut: identical, not merely close.
+            Assert.Equal(0, Difference(during.Weights, after.Weights).MaxAbsolute);
+            Assert.Equal(after.Steps.Select(s => s.Loss), during.Steps.Select(s => s.Loss));
+            AssertSame(during.Weights, whole.Weights, 1e-5, $"weights ({megabytes} MB buckets)");
+            Assert.All(during.Steps, s => Assert.True(s.Reduction.Seconds > 0 && s.Reduction.ExposedSeconds >= 0, $"timing {s.Reduction}"));
+        }
+        Assert.Equal(baseline, LiveTensors.Settled());
+    }
+
+    [Fact]
+    public void The_buckets_cover_the_buffer_last_parameters_first()
+    {
+        using var scope = torch.NewDisposeScope();
+        using var replica = PretrainingReplica.Create(corpus.TinyConfig(), Seed, Settings(1), Device.CPU);
+        using var buckets = new BucketedReduction(replica.Parameters.Select(p => (Tensor)p.Parameter).ToArray(), replica.GradientElements,
+            new SingleReplicaReducer(), 0.02, Device.CPU);
+        var sizes = buckets.BucketSizes.ToArray();
+        Assert.Equal(replica.GradientElements, sizes.Sum());
+        Assert.True(sizes.Length > 2, $"only {sizes.Length} buckets");
+        // Every bucket but the last (it holds what is left, the embeddings first) reaches its cap: 0.02 MB, float32.
+        Assert.All(sizes[..^1], n => Assert.True(n * 4 >= 0.02 * (1 << 20), $"a bucket of {n} elements"));
     }
 
     [Fact]

@@ -33,6 +33,11 @@ internal static class PretrainCommand
         var seed = new Option<ulong>("--seed") { Description = "seed of the weights, the data order and the masks", DefaultValueFactory = _ => 42 };
         var allReduce = new Option<string>("--allreduce") { Description = "gradient all-reduce backend: collective (c10d: Gloo on CPU, NCCL on CUDA) or coordinator (over the coordinator's data-plane socket)", DefaultValueFactory = _ => "collective" };
         allReduce.AcceptOnlyFromAmong("collective", "coordinator");
+        var bucketMegabytes = new Option<double>("--bucket-mb")
+        {
+            Description = "gradients are all-reduced in buckets of about this many MB while backward still runs, as DDP's bucket_cap_mb (0: all at once after backward)",
+            DefaultValueFactory = _ => 25,
+        };
         var checkpointEvery = new Option<long>("--checkpoint-every") { Description = "save a checkpoint every N steps (0: at the end only)", DefaultValueFactory = _ => 0 };
         var output = new Option<DirectoryInfo>("--out") { Description = "output: the model (Hugging Face layout), checkpoints/, metrics.csv, loss.svg", Required = true };
         var resume = new Option<bool>("--resume") { Description = "continue from the newest checkpoint in --out" };
@@ -46,7 +51,7 @@ internal static class PretrainCommand
         var command = new Command("pretrain", "Pretrain RoBERTa (masked LM) or RoCBert (masked LM plus its contrastive objective) from scratch, data-parallel")
         {
             arch, config, tokenizer, data, corpus, workers, batch, accumulation, maxLength, lineByLine, steps, lr, warmup, weightDecay,
-            seed, allReduce, objective, checkpointEvery, output, resume, metricsOut, cluster,
+            seed, allReduce, bucketMegabytes, objective, checkpointEvery, output, resume, metricsOut, cluster,
         };
         command.SetAction(async (parsed, cancellation) =>
         {
@@ -59,6 +64,7 @@ internal static class PretrainCommand
                 LearningRate = parsed.GetValue(lr), TotalSteps = parsed.GetValue(steps), WarmupSteps = parsed.GetValue(warmup),
                 WeightDecay = parsed.GetValue(weightDecay),
             };
+            if (parsed.GetValue(bucketMegabytes) is < 0 or double.NaN) throw new ArgumentException($"--bucket-mb must be 0 or more, not {parsed.GetValue(bucketMegabytes)}");
             var chosenObjective = parsed.GetValue(objective) ?? (parsed.GetValue(arch) == "roc_bert" ? "contrastive" : "mlm");
             if (chosenObjective == "contrastive" && parsed.GetValue(arch) != "roc_bert")
                 throw new ArgumentException("--objective contrastive is RoCBert's (its attacks need shape and pronunciation maps); use --arch roc_bert");
@@ -100,7 +106,7 @@ internal static class PretrainCommand
                 MaxLength = parsed.GetValue(maxLength), ExampleMode = parsed.GetValue(lineByLine) ? "line" : "packed", MaxSteps = optimizer.TotalSteps,
                 LearningRate = optimizer.LearningRate, WarmupSteps = optimizer.WarmupSteps, WeightDecay = optimizer.WeightDecay,
                 Seed = parsed.GetValue(seed), CheckpointEvery = parsed.GetValue(checkpointEvery), AllReduce = parsed.GetValue(allReduce)!,
-                Resume = checkpoint is not null, Objective = chosenObjective,
+                Resume = checkpoint is not null, Objective = chosenObjective, BucketMegabytes = parsed.GetValue(bucketMegabytes),
             };
             Console.WriteLine(checkpoint is null ? $"job {spec.JobId}" : $"job {spec.JobId}, resuming from {checkpoint}");
 

@@ -44,6 +44,9 @@ public sealed record PretrainingJobSpec
     /// <summary>"mlm" (masked LM), or "contrastive": RoCBert's recipe, masked LM over every token plus the contrastive
     /// loss against synthesised attacks, its negatives gathered from every worker.</summary>
     [Id(23)] public string Objective { get; init; } = "mlm";
+    /// <summary>Gradients are reduced in buckets of about this many MB while backward still runs (DDP's
+    /// <c>bucket_cap_mb</c>); 0: all at once after backward.</summary>
+    [Id(24)] public double BucketMegabytes { get; init; } = 25;
 
     public int GlobalBatch => Workers * GradientAccumulation * BatchSize;
 }
@@ -57,7 +60,11 @@ public sealed record TrainingStepRecord(
     [property: Id(3)] double GradientNorm,
     [property: Id(4)] long Tokens,
     [property: Id(5)] double Seconds,
-    [property: Id(6)] double ContrastiveLoss = double.NaN);
+    [property: Id(6)] double ContrastiveLoss = double.NaN,
+    /// <summary>Seconds the step's gradient all-reduce took, and those of them the step waited for after backward (the
+    /// slowest worker's).</summary>
+    [property: Id(7)] double AllReduceSeconds = 0,
+    [property: Id(8)] double ExposedAllReduceSeconds = 0);
 
 [GenerateSerializer, Immutable, Alias("cluster.JobStatus")]
 public sealed record JobStatus(

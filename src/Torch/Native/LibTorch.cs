@@ -144,6 +144,14 @@ internal static unsafe partial class LibTorch
     [LibraryImport(Library)] internal static partial int ct_group_all_gather(IntPtr group, TensorHandle input, IntPtr* outputs, int n);
     [LibraryImport(Library)] internal static partial int ct_group_barrier(IntPtr group);
 
+    // gradient buckets
+    [LibraryImport(Library)] internal static partial IntPtr ct_grad_buckets_new(IntPtr* parameters, int n, long* offsets, int* bucketOf, int buckets, TensorHandle flat);
+    [LibraryImport(Library)] internal static partial int ct_grad_buckets_arm(IntPtr buckets);
+    [LibraryImport(Library)] internal static partial int ct_grad_buckets_finish(IntPtr buckets);
+    [LibraryImport(Library)] internal static partial int ct_grad_buckets_abort(IntPtr buckets);
+    [LibraryImport(Library)] internal static partial int ct_grad_buckets_wait(IntPtr buckets, int bucket, long timeoutMs);
+    [LibraryImport(Library)] internal static partial void ct_grad_buckets_free(IntPtr buckets);
+
     // benchmarking and profiling
     [LibraryImport(Library, StringMarshalling = StringMarshalling.Utf8)] internal static partial int ct_profiler_start(string path);
     [LibraryImport(Library)] internal static partial int ct_profiler_stop();

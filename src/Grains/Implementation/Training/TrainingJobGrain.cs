@@ -35,6 +35,7 @@ public sealed class TrainingJobGrain(
         if (spec.JobId != this.GetPrimaryKeyString()) throw new ArgumentException($"the spec's job id {spec.JobId} is not this job's ({this.GetPrimaryKeyString()})");
         if (spec.AllReduce is not ("collective" or "coordinator")) throw new ArgumentException($"unknown all-reduce backend '{spec.AllReduce}' (known: collective, coordinator)");
         if (spec.Objective is not ("mlm" or "contrastive")) throw new ArgumentException($"unknown objective '{spec.Objective}' (known: mlm, contrastive)");
+        if (!(spec.BucketMegabytes >= 0)) throw new ArgumentException($"the gradient bucket size must be 0 MB or more, not {spec.BucketMegabytes}");
         job.State = new TrainingJobState { Spec = spec, State = "starting" };
         Event($"job {spec.JobId}: {spec.Workers} worker(s) × batch {spec.BatchSize} × {spec.GradientAccumulation} accumulation = global batch {spec.GlobalBatch}, {spec.MaxSteps} steps");
         await job.WriteStateAsync();
@@ -238,7 +239,11 @@ public sealed class TrainingJobGrain(
             var records = await calls.AllAsync(group.Members, (m, _) => m.Grain.TrainStep(step));
             var stepTokens = records.Sum(r => r.Tokens);
             tokens += stepTokens;
-            S.Steps.Add(records[0] with { Tokens = stepTokens, Seconds = records.Max(r => r.Seconds) });
+            S.Steps.Add(records[0] with
+            {
+                Tokens = stepTokens, Seconds = records.Max(r => r.Seconds),
+                AllReduceSeconds = records.Max(r => r.AllReduceSeconds), ExposedAllReduceSeconds = records.Max(r => r.ExposedAllReduceSeconds),
+            });
             if (S.Steps.Count > KeptSteps) S.Steps.RemoveRange(0, S.Steps.Count - KeptSteps);
             S.Step++;
             if (spec.CheckpointEvery > 0 && S.Step % spec.CheckpointEvery == 0 && S.Step < spec.MaxSteps)
@@ -297,10 +302,10 @@ internal static class TrainingMetricsFile
         foreach (var line in File.ReadLines(path).Skip(1))
         {
             var f = line.Split(',');
-            if (f.Length is not (6 or 7)) continue;   // 6: written before the contrastive column
+            if (f.Length is not (6 or 7 or 9)) continue;   // 6, 7: written before the contrastive and the all-reduce columns
             var d = (string x) => double.Parse(x, CultureInfo.InvariantCulture);
             rows.Add(new TrainingStepRecord(long.Parse(f[0], CultureInfo.InvariantCulture), d(f[1]), d(f[2]), d(f[3]), long.Parse(f[4], CultureInfo.InvariantCulture), d(f[5]),
-                f.Length == 7 && f[6].Length > 0 ? d(f[6]) : double.NaN));
+                f.Length >= 7 && f[6].Length > 0 ? d(f[6]) : double.NaN, f.Length == 9 ? d(f[7]) : 0, f.Length == 9 ? d(f[8]) : 0));
         }
         return rows;
     });
@@ -310,8 +315,9 @@ internal static class TrainingMetricsFile
         var lines = steps.Select(s => string.Join(",", s.Step.ToString(CultureInfo.InvariantCulture), s.Loss.ToString("R", CultureInfo.InvariantCulture),
             s.LearningRate.ToString("R", CultureInfo.InvariantCulture), s.GradientNorm.ToString("R", CultureInfo.InvariantCulture),
             s.Tokens.ToString(CultureInfo.InvariantCulture), s.Seconds.ToString("F4", CultureInfo.InvariantCulture),
-            double.IsNaN(s.ContrastiveLoss) ? "" : s.ContrastiveLoss.ToString("R", CultureInfo.InvariantCulture)))
-            .Prepend("step,loss,learning_rate,grad_norm,tokens,seconds,contrastive_loss").ToList();
+            double.IsNaN(s.ContrastiveLoss) ? "" : s.ContrastiveLoss.ToString("R", CultureInfo.InvariantCulture),
+            s.AllReduceSeconds.ToString("F4", CultureInfo.InvariantCulture), s.ExposedAllReduceSeconds.ToString("F4", CultureInfo.InvariantCulture)))
+            .Prepend("step,loss,learning_rate,grad_norm,tokens,seconds,contrastive_loss,allreduce_seconds,allreduce_exposed_seconds").ToList();
         return Task.Run(() =>
         {
             Directory.CreateDirectory(outputDirectory);

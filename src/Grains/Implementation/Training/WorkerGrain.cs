@@ -49,6 +49,7 @@ public sealed class WorkerGrain(ILocalSiloDetails silo, LocalSilo local) : Grain
             Threads = threads,
             Objective = spec.Objective == "contrastive" ? PretrainingObjective.RoCBertContrastive : PretrainingObjective.MaskedLM,
             CollectiveTimeout = TimeSpan.FromSeconds(spec.CollectiveTimeoutSeconds),
+            BucketMegabytes = spec.BucketMegabytes,
             Reducer = spec.AllReduce == "coordinator"
                 ? () => CoordinatorReducer.Connect(assignment.StoreHost, assignment.StorePort, assignment.Rank, assignment.Workers,
                     local.BulkSecurity ?? throw new InvalidOperationException("the coordinator all-reduce needs the silo's data-plane security (no bulk channel is configured)"),
@@ -63,7 +64,8 @@ public sealed class WorkerGrain(ILocalSiloDetails silo, LocalSilo local) : Grain
         var session = _session ?? throw new InvalidOperationException("the worker has not joined a job");
         var watch = Stopwatch.StartNew();
         var (result, tokens) = await session.TrainStepAsync(step);
-        return new TrainingStepRecord(step, result.Loss, result.LearningRate, result.GradientNorm, tokens, watch.Elapsed.TotalSeconds, result.ContrastiveLoss);
+        return new TrainingStepRecord(step, result.Loss, result.LearningRate, result.GradientNorm, tokens, watch.Elapsed.TotalSeconds, result.ContrastiveLoss,
+            result.Reduction.Seconds, result.Reduction.ExposedSeconds);
     }
 
     public Task<string> SaveCheckpoint(long step, long tokens, double loss)

@@ -14,6 +14,7 @@ typedef void* ct_tensor;
 typedef void* ct_generator;
 typedef void* ct_store;
 typedef void* ct_group;
+typedef void* ct_grad_buckets;
 typedef void (*ct_deleter)(void* context);
 
 // errors and bookkeeping
@@ -160,6 +161,16 @@ CT_API int ct_group_all_reduce(ct_group g, ct_tensor t, int average);
 CT_API int ct_group_broadcast(ct_group g, ct_tensor t, int root);
 CT_API int ct_group_all_gather(ct_group g, ct_tensor input, ct_tensor* outputs, int n);
 CT_API int ct_group_barrier(ct_group g);
+
+// gradient buckets: parameters' finished gradients copied into a flat buffer by grad-accumulator hooks
+// during backward, a bucket at a time, for a reduction that overlaps backward (grad_buckets.cpp)
+CT_API ct_grad_buckets ct_grad_buckets_new(const ct_tensor* params, int n, const int64_t* offsets, const int* bucket_of,
+                                           int buckets, ct_tensor flat);
+CT_API int ct_grad_buckets_arm(ct_grad_buckets h);
+CT_API int ct_grad_buckets_finish(ct_grad_buckets h);
+CT_API int ct_grad_buckets_abort(ct_grad_buckets h);
+CT_API int ct_grad_buckets_wait(ct_grad_buckets h, int bucket, int64_t timeout_ms);
+CT_API void ct_grad_buckets_free(ct_grad_buckets h);
 
 // profiling: libtorch's op profiler, written as a Chrome trace to path when stopped
 CT_API int ct_profiler_start(const char* path);
