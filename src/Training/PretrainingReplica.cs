@@ -27,46 +27,22 @@ public readonly record struct StepResult(double Loss, long MaskedTokens, double 
 /// over every token plus the contrastive loss between each sentence, its original and its attacked copy.</summary>
 public enum PretrainingObjective { MaskedLM, RoCBertContrastive }
 
-/// <summary>One data-parallel replica: a masked-LM model, its AdamW and schedule, and the flat gradient buffer that
-/// is reduced across replicas once per optimizer step.
-///
-/// Gradients accumulate as the <i>sum</i> of token losses over the micro-batches; the buffer carries that sum's
-/// gradients with the loss sum and the masked-token count appended, and after the reduction (a sum) everything is
-/// divided by the global count. So N workers × batch B, or K micro-batches × B, give exactly the step that one
-/// worker takes on N·B (or K·B) examples with the loss averaged over all their masked tokens. Every method runs on
-/// the thread that owns the device.</summary>
-public sealed class PretrainingReplica : IDisposable
+/// <summary>A masked-LM replica (RobertaForMaskedLM, RoCBertForMaskedLM, or RoCBertForPreTraining for RoCBert's
+/// contrastive recipe): gradients accumulate as the sum of token losses, and the step divides by the global masked-token
+/// count (see <see cref="DataParallelReplica"/>). Every method runs on the thread that owns the device.</summary>
+public sealed class PretrainingReplica : DataParallelReplica
 {
     /// <summary>Serialises model creation in a process: it draws from libtorch's global generator.</summary>
-    static readonly object InitializationLock = new();
-
-    readonly (string Name, Parameter Parameter)[] _parameters;
-    readonly OptimizerSettings _settings;
+    internal static readonly object InitializationLock = new();
 
     PretrainingReplica(TaskModel model, OptimizerSettings settings, Device device, PretrainingObjective objective)
-    {
-        (Model, _settings, Device, Objective) = (model, settings, device, objective);
-        _parameters = model.Module.named_parameters().Where(np => np.parameter.requires_grad).ToArray();
-        Optimizer = new AdamW(AdamW.GroupsWithoutDecayOnBiasAndNorm(model.Module, settings.LearningRate, settings.WeightDecay),
-            settings.Beta1, settings.Beta2, settings.Epsilon);
-        Scheduler = LRScheduler.LinearWithWarmup(Optimizer, settings.WarmupSteps, settings.TotalSteps);
-        GradientElements = _parameters.Sum(p => p.Parameter.numel()) + TailElements;
-    }
+        : base(model, settings, device) => Objective = objective;
 
-    /// <summary>After the gradients: the loss sum, the masked-LM token count and the contrastive loss sum.</summary>
-    const int TailElements = 3;
-
-    public TaskModel Model { get; }
-    public AdamW Optimizer { get; }
-    public LRScheduler Scheduler { get; }
-    public Device Device { get; }
     public PretrainingObjective Objective { get; }
-    public IReadOnlyList<(string Name, Parameter Parameter)> Parameters => _parameters;
-    /// <summary>The flat buffer's length: every trainable parameter, then the loss sum, the masked-token count and the
-    /// contrastive loss sum.</summary>
-    public long GradientElements { get; }
-    /// <summary>Optimizer steps taken.</summary>
-    public long Step => Scheduler.last_step;
+
+    /// <summary>RoCBert's objective scales its losses before backward, so there is nothing to divide.</summary>
+    protected override bool LossesArePreScaled => Objective == PretrainingObjective.RoCBertContrastive;
+    protected override bool ReportsContrastiveLoss => Objective == PretrainingObjective.RoCBertContrastive;
 
     /// <summary>A fresh model initialised from <paramref name="seed"/>: RobertaForMaskedLM or RoCBertForMaskedLM, or for
     /// RoCBert's objective RoCBertForPreTraining (the same weights and a pooler).</summary>
@@ -162,85 +138,5 @@ public sealed class PretrainingReplica : IDisposable
         reducer.SumInPlace(copiesGrad);
         attackPooled.backward(copiesGrad.narrow(0, rowOffset, batch.Rows));
         return (mlmScaled.item<float>(), contrastiveScaled.item<float>(), logits.size(1));
-    }
-
-    /// <summary>The accumulated gradients, then <paramref name="lossSum"/> and <paramref name="maskedTokens"/>, in one
-    /// float32 tensor on the device (the caller owns it); a parameter without a gradient contributes zeros.</summary>
-    public Tensor PackGradients(double lossSum, long maskedTokens, double contrastiveSum = 0)
-    {
-        var flat = torch.zeros([GradientElements], ScalarType.Float32, Device).DetachFromDisposeScope();
-        using var scope = torch.NewDisposeScope();
-        long at = 0;
-        foreach (var (_, p) in _parameters)
-        {
-            var n = p.numel();
-            using var g = p.grad;
-            if (g is not null) flat.narrow(0, at, n).copy_(g.view(-1));
-            at += n;
-        }
-        WriteTail(flat, lossSum, maskedTokens, contrastiveSum);
-        return flat;
-    }
-
-    /// <summary>Writes the loss sum, the masked-token count and the contrastive loss sum after the gradients of a flat
-    /// buffer (a bucketed reduction's, before its round begins).</summary>
-    public void WriteTail(Tensor flat, double lossSum, long maskedTokens, double contrastiveSum = 0)
-    {
-        if (flat.numel() != GradientElements) throw new ArgumentException($"a flat buffer of {flat.numel()} elements, this replica has {GradientElements}");
-        using var scope = torch.NewDisposeScope();
-        var at = GradientElements - TailElements;
-        flat.narrow(0, at, 1).fill_(lossSum);
-        flat.narrow(0, at + 1, 1).fill_(maskedTokens);
-        flat.narrow(0, at + 2, 1).fill_(contrastiveSum);
-    }
-
-    /// <summary>Takes the optimizer step from a reduced buffer (summed over replicas): gradients divided by the global
-    /// masked-token count (RoCBert's objective scales its losses before backward, so there is nothing to divide),
-    /// clipped, AdamW, the schedule's next rate; gradients are then cleared.</summary>
-    public StepResult ApplyStep(Tensor reduced)
-    {
-        if (reduced.numel() != GradientElements) throw new ArgumentException($"a reduced buffer of {reduced.numel()} elements, this replica has {GradientElements}");
-        using var scope = torch.NewDisposeScope();
-        var tail = reduced.narrow(0, GradientElements - TailElements, TailElements).to(ScalarType.Float64).cpu().ToArray<double>();
-        var (lossSum, masked) = (tail[0], (long)Math.Round(tail[1]));
-        double divisor = Objective == PretrainingObjective.RoCBertContrastive ? 1 : masked;
-        var lr = Scheduler.get_last_lr();
-        double norm = 0;
-        if (masked > 0)
-        {
-            long at = 0;
-            using (torch.no_grad())
-                foreach (var (_, p) in _parameters)
-                {
-                    var n = p.numel();
-                    var average = reduced.narrow(0, at, n).view(p.shape).div(divisor);
-                    using var g = p.grad;
-                    if (g is null) p.grad = average; else g.copy_(average);
-                    at += n;
-                }
-            norm = _settings.MaxGradNorm > 0
-                ? utils.clip_grad_norm_(_parameters.Select(p => p.Parameter), _settings.MaxGradNorm)
-                : double.NaN;
-            Optimizer.step();
-        }
-        Optimizer.zero_grad();
-        Scheduler.step();
-        return new StepResult(masked > 0 ? lossSum / divisor : double.NaN, masked, norm, lr,
-            Objective == PretrainingObjective.RoCBertContrastive ? tail[2] : double.NaN);
-    }
-
-    /// <summary>CRC-64 of every parameter's bytes, in order: replicas that start identical have equal checksums.</summary>
-    public ulong WeightChecksum()
-    {
-        var crc = new Crc64();
-        using var scope = torch.NewDisposeScope();
-        foreach (var (_, p) in _parameters) crc.Append(p.detach().cpu().contiguous().bytes());
-        return crc.GetCurrentHashAsUInt64();
-    }
-
-    public void Dispose()
-    {
-        Optimizer.Dispose();
-        Model.Dispose();
     }
 }

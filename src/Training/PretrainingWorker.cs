@@ -27,12 +27,7 @@ public sealed class PretrainingWorker(PretrainingReplica replica, PretrainingExa
     public long ContrastiveLogitsWidth { get; private set; }
 
     /// <summary>Makes every replica hold rank 0's weights; returns this replica's checksum after (the coordinator compares them).</summary>
-    public ulong SynchronizeWeights(IGradientReducer reducer)
-    {
-        using (torch.no_grad())
-            foreach (var (_, p) in Replica.Parameters) reducer.Broadcast(p);
-        return Replica.WeightChecksum();
-    }
+    public ulong SynchronizeWeights(IGradientReducer reducer) => Replica.SynchronizeWeights(reducer);
 
     /// <summary>One optimizer step: this worker's micro-batches of <paramref name="step"/>, one reduction, the update.</summary>
     public StepResult TrainStep(long step, WorkerLayout layout, IGradientReducer reducer, BucketedReduction? buckets = null)
@@ -47,45 +42,16 @@ public sealed class PretrainingWorker(PretrainingReplica replica, PretrainingExa
         if (layout.GlobalBatch != Plan.GlobalBatch)
             throw new ArgumentException($"the layout's global batch {layout.GlobalBatch} is not the plan's {Plan.GlobalBatch}");
         if (Replica.Objective == PretrainingObjective.RoCBertContrastive) return TrainContrastiveStep(step, layout, reducer, out tokens);
-        double lossSum = 0;
-        long masked = 0;
-        for (var micro = 0; micro < layout.Accumulation; micro++)
+        long realTokens = 0;
+        var result = Replica.TrainStep(layout.Accumulation, (micro, beforeBackward) =>
         {
             var batch = MlmBatch.Build(examples, masking, seed, Plan.MicroBatch(step, layout.Rank, layout.Workers, micro, layout.MicroBatch), padTokenId);
-            masked += batch.MaskedTokens;
-            tokens += batch.RealTokens;
-            if (buckets is null || micro < layout.Accumulation - 1)
-            {
-                lossSum += Replica.Accumulate(batch);
-                continue;
-            }
-            try
-            {
-                // The tail (this step's loss sum and count) rides in the first bucket, so it is written before backward.
-                lossSum += Replica.Accumulate(batch, loss =>
-                {
-                    Replica.WriteTail(buckets.Flat, lossSum + loss, masked);
-                    buckets.Begin();
-                });
-            }
-            catch
-            {
-                buckets.Abandon();
-                throw;
-            }
-            var timing = buckets.Complete();
-            return Replica.ApplyStep(buckets.Flat) with { Reduction = timing };
-        }
-        using var flat = Replica.PackGradients(lossSum, masked);
-        return ReduceAndApply(flat, reducer);
-    }
-
-    StepResult ReduceAndApply(Tensor flat, IGradientReducer reducer)
-    {
-        var watch = System.Diagnostics.Stopwatch.StartNew();
-        reducer.SumInPlace(flat);
-        var timing = ReductionTiming.Unhidden(watch.Elapsed.TotalSeconds);
-        return Replica.ApplyStep(flat) with { Reduction = timing };
+            realTokens += batch.RealTokens;
+            var loss = Replica.Accumulate(batch, beforeBackward is null ? null : l => beforeBackward(l, batch.MaskedTokens));
+            return (loss, batch.MaskedTokens);
+        }, reducer, buckets);
+        tokens = realTokens;
+        return result;
     }
 
     /// <summary>RoCBert's step: the micro-batches are built first, so the step's global token count (one small sum over
@@ -112,7 +78,7 @@ public sealed class PretrainingWorker(PretrainingReplica replica, PretrainingExa
             (lossSum, contrastiveSum) = (lossSum + mlm + contrastive, contrastiveSum + contrastive);
         }
         using var flat = Replica.PackGradients(lossSum, rank0Count(), contrastiveSum);
-        return ReduceAndApply(flat, reducer);
+        return Replica.ReduceAndApply(flat, reducer);
 
         // The reduced buffer's count is a sum over the group: only rank 0 adds the step's (already global) count.
         long rank0Count() => layout.Rank == 0 ? stepTokens : 0;

@@ -72,7 +72,7 @@ public sealed class DataParallelTrainingTests(TestCorpus corpus, Xunit.Abstracti
     /// largest difference of one element. (Per tensor, relative differences mislead where a gradient is exactly zero in
     /// exact arithmetic, as for attention's key bias: Adam turns its rounding noise into tiny, batch-split-dependent
     /// updates of a tensor that starts at zero.)</summary>
-    static (double Relative, double MaxAbsolute) Difference(Dictionary<string, float[]> actual, Dictionary<string, float[]> expected)
+    internal static (double Relative, double MaxAbsolute) Difference(Dictionary<string, float[]> actual, Dictionary<string, float[]> expected)
     {
         Assert.Equal(expected.Keys.Order(), actual.Keys.Order());
         double diff = 0, norm = 0, worst = 0;

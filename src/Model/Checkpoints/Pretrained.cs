@@ -55,6 +55,12 @@ public static class Pretrained
         config.Save(Path.Combine(dir, ConfigFile));
         SafeTensors.Save(Path.Combine(dir, WeightsFile), StateDictLoader.Unique(model),
             new Dictionary<string, string> { ["format"] = "pt" });
+        CopyTokenizerFiles(tokenizerDir, dir);
+    }
+
+    /// <summary>Copies the tokenizer files present in <paramref name="tokenizerDir"/> (when given) into <paramref name="dir"/>.</summary>
+    public static void CopyTokenizerFiles(string? tokenizerDir, string dir)
+    {
         if (tokenizerDir is null || Path.GetFullPath(tokenizerDir) == Path.GetFullPath(dir)) return;
         foreach (var file in TokenizerFiles)
         {

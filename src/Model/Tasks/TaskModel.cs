@@ -57,14 +57,20 @@ public sealed class TaskModel : IDisposable
 
     /// <summary>
     /// Builds the head and loads a model directory into it. As from_pretrained, a head the checkpoint
-    /// lacks keeps its fresh initialisation; <paramref name="loaded"/> lists such keys.
+    /// lacks keeps its fresh initialisation; <paramref name="loaded"/> lists such keys. A head saved on a frozen
+    /// encoder (config.json's encoder_reference) loads that encoder first, checked by hash.
     /// </summary>
     public static TaskModel FromPretrained(string dir, Head head, out LoadResult loaded, Device? device = null, ScalarType? dtype = null)
     {
-        var model = Create(Pretrained.LoadConfig(dir), head);
+        var config = Pretrained.LoadConfig(dir);
+        var reference = EncoderReference.Of(config);
+        config.extra.Remove(EncoderReference.ConfigKey);
+        var model = Create(config, head);
         try
         {
-            loaded = Pretrained.LoadWeights(model.Module, dir, model.BasePrefix, device, dtype, allowNewHead: true);
+            loaded = reference is null
+                ? Pretrained.LoadWeights(model.Module, dir, model.BasePrefix, device, dtype, allowNewHead: true)
+                : reference.Load(model.Module, dir, model.BasePrefix, device, dtype);
             return model;
         }
         catch
@@ -173,6 +179,13 @@ public sealed class TaskModel : IDisposable
     {
         Config.extra["architectures"] = System.Text.Json.JsonSerializer.SerializeToElement(new[] { Architecture });
         Pretrained.Save(Module, Config, dir, tokenizerDir);
+    }
+
+    /// <summary>Writes the head alone, referencing the encoder directory it runs on (see <see cref="EncoderReference"/>).</summary>
+    public void SaveHead(string dir, EncoderReference encoder, string? tokenizerDir = null)
+    {
+        Config.extra["architectures"] = System.Text.Json.JsonSerializer.SerializeToElement(new[] { Architecture });
+        encoder.SaveHead(Module, Config, BasePrefix, dir, tokenizerDir);
     }
 
     public void Dispose() => Module.Dispose();

@@ -28,6 +28,11 @@ public sealed class RobertaTokenizer : Tokenizer
     }
 
     public RobertaTokenizerSettings Settings { get; }
+
+    /// <summary>This tokenizer with add_prefix_space on, as <c>from_pretrained(..., add_prefix_space=True)</c> gives
+    /// it: what encoding pre-split words needs (run_ner does this for RoBERTa).</summary>
+    public RobertaTokenizer WithPrefixSpace() =>
+        Settings.AddPrefixSpace ? this : new RobertaTokenizer(_model, AddedTokens, Settings with { AddPrefixSpace = true });
     public int BosId { get; }
     public int EosId { get; }
     public override string ModelType => "roberta";

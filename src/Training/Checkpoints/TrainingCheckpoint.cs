@@ -24,7 +24,7 @@ public static class TrainingCheckpoint
     const string Weights = "model.safetensors", OptimizerState = "optimizer.safetensors", State = "trainer_state.json";
     static readonly JsonSerializerOptions Json = new() { WriteIndented = true };
 
-    public static string Save(string checkpointsDirectory, PretrainingReplica replica, TrainerState state)
+    public static string Save(string checkpointsDirectory, DataParallelReplica replica, TrainerState state)
     {
         var name = $"{Prefix}{state.Step:D8}";
         var final = Path.Combine(checkpointsDirectory, name);
@@ -65,7 +65,7 @@ public static class TrainingCheckpoint
     }
 
     /// <summary>Loads weights and optimizer state into <paramref name="replica"/> and moves its schedule to the step.</summary>
-    public static TrainerState Load(string checkpoint, PretrainingReplica replica)
+    public static TrainerState Load(string checkpoint, DataParallelReplica replica)
     {
         var state = ReadState(checkpoint);
         using var scope = torch.NewDisposeScope();

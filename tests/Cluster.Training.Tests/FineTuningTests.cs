@@ -1,0 +1,202 @@
+using Cluster.Model.Checkpoints;
+using Cluster.Model.Tasks;
+using Cluster.Testing;
+using Cluster.Torch;
+using Cluster.Torch.Distributed;
+using Cluster.Training.Batching;
+using Cluster.Training.Evaluation;
+using Cluster.Training.FineTuning;
+
+namespace Cluster.Training.Tests;
+
+/// <summary>Fine-tuning each head on 2 workers (c10d Gloo, a thread each): every task learns well beyond its trivial
+/// baseline; 2 workers × B give one worker's weights on 2B; a frozen encoder stays bit-identical and its saved head
+/// loads back onto it; every saved model scores the same when loaded alone.</summary>
+[Collection("corpus")]
+public sealed class FineTuningTests : IDisposable
+{
+    const ulong Seed = 7;
+    static readonly TimeSpan Guard = TimeSpan.FromMinutes(10);
+    readonly TestCorpus _corpus;
+    readonly Xunit.Abstractions.ITestOutputHelper _output;
+    readonly string _root;
+    readonly FineTuningTasks _tasks;
+
+    public FineTuningTests(TestCorpus corpus, Xunit.Abstractions.ITestOutputHelper output)
+    {
+        (_corpus, _output) = (corpus, output);
+        _root = Directory.CreateTempSubdirectory("cluster-finetune-").FullName;
+        _tasks = new FineTuningTasks(Path.Combine(_root, "data"));
+        BaseModel = Path.Combine(_root, "base");
+        using var scope = torch.NewDisposeScope();
+        lock (PretrainingReplica.InitializationLock)
+        {
+            torch.manual_seed(Seed);
+            using var model = TaskModel.Create(corpus.TinyConfig(), Head.MaskedLM);
+            model.SavePretrained(BaseModel, corpus.TokenizerDirectory);
+        }
+    }
+
+    /// <summary>A freshly initialised tiny RoBERTa (masked-LM head), saved as a model directory with its tokenizer.</summary>
+    string BaseModel { get; }
+
+    public void Dispose() => Directory.Delete(_root, recursive: true);
+
+    sealed record Outcome(Dictionary<string, double> Metrics, Dictionary<string, float[]> Weights, StepResult[] Steps, FineTuningTask Task);
+
+    FineTuningTask Load(Head head) => FineTuningTask.Load(head, _corpus.Tokenizer, _tasks.Path(head, "train"), _tasks.Path(head, "eval"), new TaskOptions { MaxLength = 48, DocStride = 16 });
+
+    Task<Outcome> FineTuneAsync(Head head, int workers, int batch, long steps, int accumulation = 1, bool freeze = false, string? saveTo = null,
+                                double learningRate = 3e-3, string? from = null)
+    {
+        var encoder = from ?? BaseModel;
+        var task = Load(head);
+        var settings = new OptimizerSettings { LearningRate = learningRate, TotalSteps = steps, WarmupSteps = steps / 10, Beta2 = 0.999, Epsilon = 1e-8, WeightDecay = 0 };
+        return Task.Run(async () =>
+        {
+            using var server = workers > 1 ? new TCPStore("127.0.0.1", 0, isServer: true, timeout: Guard) : null;
+            var ranks = Enumerable.Range(0, workers).Select(rank => Task.Factory.StartNew(() =>
+            {
+                using var scope = torch.NewDisposeScope();
+                using var group = new RankReducer(server, rank, workers, Guard);
+                using var replica = FineTuningReplica.Create(encoder, task.Spec, Seed, settings, Device.CPU, freeze);
+                var layout = new WorkerLayout(rank, workers, accumulation, batch);
+                var worker = new FineTuningWorker(replica, task, new GlobalBatchPlan(task.Train.Length, layout.GlobalBatch, Seed));
+                replica.SynchronizeWeights(group.Reducer);
+                var results = new List<StepResult>();
+                for (var step = 0L; step < steps; step++) results.Add(worker.TrainStep(step, layout, group.Reducer, out _));
+                var metrics = rank == 0 ? task.Evaluate(replica, 32) : [];
+                if (rank == 0 && saveTo is not null) replica.Save(saveTo, encoder, _corpus.TokenizerDirectory);
+                var weights = replica.Model.Module.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.to(ScalarType.Float32).ToArray<float>());
+                return new Outcome(metrics, weights, results.ToArray(), task);
+            }, TaskCreationOptions.LongRunning)).ToArray();
+            return (await Task.WhenAll(ranks).WaitAsync(Guard))[0];
+        });
+    }
+
+    void Show(string what, Outcome o) =>
+        _output.WriteLine($"{what}: {string.Join(", ", o.Metrics.Select(kv => $"{kv.Key} {kv.Value:F4}"))}; loss {o.Steps[0].Loss:F3} → {o.Steps[^1].Loss:F3}");
+
+    /// <summary>Loads a saved fine-tuned directory alone, re-evaluates it (labels from its config.json), and checks it
+    /// scores what the run scored.</summary>
+    void AssertRoundTrip(Head head, string saved, Outcome o)
+    {
+        using var scope = torch.NewDisposeScope();
+        using var model = TaskModel.FromPretrained(saved, head, out _);
+        var labels = model.Config.id2label.OrderBy(kv => int.Parse(kv.Key)).Select(kv => kv.Value).ToArray();
+        if (o.Task.Spec.Labels.Count > 0) Assert.Equal(o.Task.Spec.Labels, labels);
+        var task = FineTuningTask.Load(head, _corpus.Tokenizer, _tasks.Path(head, "train"), _tasks.Path(head, "eval"),
+            new TaskOptions { MaxLength = 48, DocStride = 16 }, o.Task.Spec.Labels.Count > 0 ? labels : null);
+        var again = task.Evaluate(model, Device.CPU, 7);   // another batching: padding must not change a score
+        foreach (var (name, value) in o.Metrics) Assert.True(Math.Abs(again[name] - value) < 1e-5, $"{name}: {value} in the run, {again[name]} reloaded");
+    }
+
+    [Fact]
+    public async Task Sequence_classification_beats_the_majority_class()
+    {
+        var baseline = LiveTensors.Settled();
+        var saved = Path.Combine(_root, "sequence-classification");
+        var o = await FineTuneAsync(Head.SequenceClassification, workers: 2, batch: 8, steps: 90, saveTo: saved);
+        Show("sequence classification", o);
+        var majority = _tasks.MajorityAccuracy();
+        _output.WriteLine($"majority class accuracy {majority:F4}");
+        Assert.True(o.Metrics["eval_accuracy"] > majority + 0.3, $"accuracy {o.Metrics["eval_accuracy"]:F3}, majority {majority:F3}");
+        Assert.Equal(["farm", "pet", "wild"], o.Task.Spec.Labels);
+        AssertRoundTrip(Head.SequenceClassification, saved, o);
+        Assert.Equal(baseline, LiveTensors.Settled());
+    }
+
+    [Fact]
+    public async Task Token_classification_beats_the_most_frequent_tag_per_word()
+    {
+        var saved = Path.Combine(_root, "token-classification");
+        var o = await FineTuneAsync(Head.TokenClassification, workers: 2, batch: 8, steps: 120, saveTo: saved);
+        Show("token classification", o);
+        var (references, predictions) = _tasks.MostFrequentTagPerWord();
+        var baseline = EntityMetrics.Compute(references, predictions).F1;
+        _output.WriteLine($"most frequent tag per word: entity F1 {baseline:F4}");
+        Assert.True(o.Metrics["eval_f1"] > baseline + 0.15, $"entity F1 {o.Metrics["eval_f1"]:F3}, baseline {baseline:F3}");
+        AssertRoundTrip(Head.TokenClassification, saved, o);
+    }
+
+    [Fact]
+    public async Task Question_answering_beats_the_first_sentence()
+    {
+        var saved = Path.Combine(_root, "question-answering");
+        var o = await FineTuneAsync(Head.QuestionAnswering, workers: 2, batch: 8, steps: 150, saveTo: saved);
+        Show("question answering", o);
+        var (predictions, golds) = _tasks.FirstSentenceAnswers();
+        var baseline = SquadMetrics.Compute(predictions, golds.Select(g => (IReadOnlyList<string>)g).ToArray());
+        _output.WriteLine($"first sentence: exact match {baseline.ExactMatch:F2}, F1 {baseline.F1:F2}");
+        Assert.True(o.Metrics["eval_f1"] > baseline.F1 + 30, $"F1 {o.Metrics["eval_f1"]:F1}, first sentence {baseline.F1:F1}");
+        AssertRoundTrip(Head.QuestionAnswering, saved, o);
+    }
+
+    [Fact]
+    public async Task Multiple_choice_beats_chance()
+    {
+        var saved = Path.Combine(_root, "multiple-choice");
+        var o = await FineTuneAsync(Head.MultipleChoice, workers: 2, batch: 8, steps: 150, saveTo: saved);
+        Show("multiple choice", o);
+        Assert.True(o.Metrics["eval_accuracy"] > 0.25 + 0.4, $"accuracy {o.Metrics["eval_accuracy"]:F3}, chance 0.25");
+        AssertRoundTrip(Head.MultipleChoice, saved, o);
+    }
+
+    [Theory]
+    [InlineData(Head.SequenceClassification)]
+    [InlineData(Head.TokenClassification)]   // the loss averages labelled tokens: over the group, not per worker
+    [InlineData(Head.QuestionAnswering)]
+    public async Task Two_workers_with_batch_B_give_the_weights_of_one_worker_with_batch_2B(Head head)
+    {
+        var single = await FineTuneAsync(head, workers: 1, batch: 8, steps: 4);
+        var pair = await FineTuneAsync(head, workers: 2, batch: 4, steps: 4);
+        var accumulated = await FineTuneAsync(head, workers: 2, batch: 2, steps: 4, accumulation: 2);
+        foreach (var (what, run) in new[] { ("2 × 4", pair), ("2 × 2 × 2", accumulated) })
+        {
+            var (relative, worst) = DataParallelTrainingTests.Difference(WithGradients(head, run.Weights), WithGradients(head, single.Weights));
+            _output.WriteLine($"{head.Name()} {what} against 1 × 8: relative L2 {relative:E2}, largest element difference {worst:E2}");
+            Assert.True(relative < 1e-5 && worst < 1e-4, $"{what}: relative L2 {relative:E2}, largest {worst:E2}");
+            for (var s = 0; s < 4; s++) Assert.Equal(single.Steps[s].Loss, run.Steps[s].Loss, 5);
+            Assert.Equal(single.Steps.Select(s => s.MaskedTokens), run.Steps.Select(s => s.MaskedTokens));
+        }
+    }
+
+    /// <summary>The tensors whose gradient is not zero in exact arithmetic. Question answering's start and end biases
+    /// shift every position's logit alike, which a softmax over positions ignores, and so does the last LayerNorm's
+    /// bias (it reaches the logits only through them): their gradients are rounding noise, which Adam scales up into
+    /// updates that differ with how the batch is split.</summary>
+    static Dictionary<string, float[]> WithGradients(Head head, Dictionary<string, float[]> weights) => head != Head.QuestionAnswering ? weights
+        : weights.Where(kv => kv.Key != "qa_outputs.bias" && kv.Key != "roberta.encoder.layer.1.output.LayerNorm.bias").ToDictionary();
+
+    [Fact]
+    public async Task A_frozen_encoder_stays_bit_identical_and_its_head_loads_back_onto_it()
+    {
+        // The encoder: one fine-tuned whole on the task a moment ago (a random one's sentence vectors say too little).
+        var encoderDirectory = Path.Combine(_root, "encoder");
+        await FineTuneAsync(Head.SequenceClassification, workers: 1, batch: 16, steps: 45, saveTo: encoderDirectory);
+        var saved = Path.Combine(_root, "frozen-head");
+        var o = await FineTuneAsync(Head.SequenceClassification, workers: 2, batch: 8, steps: 45, freeze: true, saveTo: saved, from: encoderDirectory);
+        Show("frozen encoder", o);
+        using (var scope = torch.NewDisposeScope())
+        {
+            var original = SafeTensors.Load(Path.Combine(encoderDirectory, Pretrained.WeightsFile));
+            var encoder = o.Weights.Keys.Where(k => k.StartsWith("roberta.", StringComparison.Ordinal)).ToArray();
+            Assert.NotEmpty(encoder);
+            foreach (var key in encoder)
+                Assert.True(original[key].to(ScalarType.Float32).ToArray<float>().AsSpan().SequenceEqual(o.Weights[key]), $"{key} changed");
+            // Only the head was written, and it is not where it started.
+            var head = SafeTensors.Load(Path.Combine(saved, Pretrained.WeightsFile));
+            Assert.All(head.Keys, k => Assert.StartsWith("classifier.", k));
+            Assert.NotEmpty(head.Keys);
+        }
+        Assert.True(o.Metrics["eval_accuracy"] > _tasks.MajorityAccuracy() + 0.3, $"the head alone did not learn: {o.Metrics["eval_accuracy"]:F3}");
+        AssertRoundTrip(Head.SequenceClassification, saved, o);
+
+        // A head is refused on weights other than those it was trained on.
+        var config = File.ReadAllText(Path.Combine(saved, Pretrained.ConfigFile));
+        var reference = EncoderReference.For(encoderDirectory);
+        File.WriteAllText(Path.Combine(saved, Pretrained.ConfigFile), config.Replace(reference.Sha256, new string('0', 64)));
+        var e = Assert.Throws<CheckpointException>(() => TaskModel.FromPretrained(saved, Head.SequenceClassification, out _));
+        Assert.Contains("trained on an encoder whose weights hash 000000000000", e.Message);
+    }
+}
