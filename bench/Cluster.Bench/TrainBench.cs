@@ -194,7 +194,7 @@ internal static class TrainBench
         string tokenizer, string data, RobertaConfig config, string work, int steps)
     {
         var job = connection.Client.GetGrain<ITrainingJobGrain>(id);
-        await job.Start(new PretrainingJobSpec
+        await job.Start(new TrainingJobSpec
         {
             JobId = id, ConfigJson = config.ToJson(), TokenizerDirectory = tokenizer, DataDirectory = data,
             OutputDirectory = Path.Combine(work, id), Workers = workers, BatchSize = 8, MaxLength = 128, MaxSteps = steps,

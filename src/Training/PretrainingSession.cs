@@ -11,43 +11,20 @@ using Cluster.Training.Threading;
 
 namespace Cluster.Training;
 
-/// <summary>Everything one worker of a job needs to know.</summary>
-public sealed record SessionOptions
+/// <summary>Everything one worker of a pretraining job needs to know.</summary>
+public sealed record SessionOptions : GroupOptions
 {
-    public required string Job { get; init; }
     public required PretrainedConfig Config { get; init; }
     public required string TokenizerDirectory { get; init; }
     public required string DataDirectory { get; init; }
-    public required string OutputDirectory { get; init; }
     public required int MaxLength { get; init; }
     public required ExampleMode Mode { get; init; }
-    public required OptimizerSettings Optimizer { get; init; }
-    public required ulong Seed { get; init; }
-    public required WorkerLayout Layout { get; init; }
-    /// <summary>The coordinator's c10d TCPStore; every rank connects to it as a client.</summary>
-    public required string StoreHost { get; init; }
-    public required int StorePort { get; init; }
-    /// <summary>The address this worker's Gloo transport binds and the others reach it at.</summary>
-    public string BindHost { get; init; } = "127.0.0.1";
-    public Device Device { get; init; } = Device.CPU;
-    /// <summary>How long a collective (or the group's forming) waits for a missing rank before it fails.</summary>
-    public TimeSpan CollectiveTimeout { get; init; } = TimeSpan.FromMinutes(2);
-    public string? Checkpoint { get; init; }
-    /// <summary>Makes this rank's reducer when the group does not use c10d (the <c>coordinator</c> backend); called on
-    /// the device thread. Null: a c10d process group through the store.</summary>
-    public Func<IGradientReducer>? Reducer { get; init; }
-    public int Threads { get; init; } = 1;
     public PretrainingObjective Objective { get; init; } = PretrainingObjective.MaskedLM;
-    /// <summary>The size of the gradient buckets reduced while backward runs (DDP's <c>bucket_cap_mb</c>); 0: one
-    /// reduction of every gradient after backward.</summary>
-    public double BucketMegabytes { get; init; } = BucketedReduction.DefaultBucketMegabytes;
-
-    public string CheckpointsDirectory => Path.Combine(OutputDirectory, "checkpoints");
 }
 
 /// <summary>One worker's part in a pretraining job: its device thread, the memory-mapped corpus, its replica and its
 /// place in the group. Every member runs on the device thread; the methods return when it is done.</summary>
-public sealed class PretrainingSession : IAsyncDisposable
+public sealed class PretrainingSession : ITrainingSession
 {
     readonly DeviceThread _thread;
     readonly SessionOptions _options;
@@ -100,27 +77,10 @@ public sealed class PretrainingSession : IAsyncDisposable
         if (attack is { CanAttackAnything: false })
             throw new CorpusException($"{o.TokenizerDirectory}: word_shape.json and word_pronunciation.json give no token an alternative, so nothing can be attacked");
         _worker = new PretrainingWorker(_replica, examples, masking, plan, o.Seed, manifest.PadTokenId, attack);
-        if (o.Layout.Workers == 1) _reducer = new SingleReplicaReducer();
-        else if (o.Reducer is not null) _reducer = o.Reducer();
-        else
-        {
-            var store = new TCPStore(o.StoreHost, o.StorePort, isServer: false, timeout: o.CollectiveTimeout);
-            try
-            {
-                var backend = o.Device == Device.CPU ? Backend.Gloo : Backend.Nccl;
-                _reducer = new ProcessGroupReducer(ProcessGroup.Create(backend, store, o.Layout.Rank, o.Layout.Workers, o.BindHost, o.CollectiveTimeout), store);
-            }
-            catch
-            {
-                store.Dispose();
-                throw;
-            }
-        }
+        _reducer = o.JoinGroup();
         WeightChecksum = _worker.SynchronizeWeights(_reducer);
         // One replica has nothing to overlap; RoCBert's contrastive step reduces after its backward (see TrainStep).
-        if (o.Layout.Workers > 1 && o.BucketMegabytes > 0 && o.Objective == PretrainingObjective.MaskedLM)
-            _buckets = new BucketedReduction(_replica.Parameters.Select(p => (Tensor)p.Parameter).ToArray(), _replica.GradientElements, _reducer,
-                o.BucketMegabytes, o.Device);
+        if (o.Objective == PretrainingObjective.MaskedLM) _buckets = o.Buckets(_replica, _reducer);
     }
 
     public Task<(StepResult Result, long Tokens)> TrainStepAsync(long step) => _thread.RunAsync(() =>

@@ -5,7 +5,7 @@ namespace Cluster.Grains.Tests;
 /// <summary>What the job tests share: a small job on the test corpus, and waiting for a job's end.</summary>
 internal static class JobTesting
 {
-    public static PretrainingJobSpec Spec(TestCorpus corpus, string id, string output, long steps = 4) => new()
+    public static TrainingJobSpec Spec(TestCorpus corpus, string id, string output, long steps = 4) => new()
     {
         JobId = id,
         ConfigJson = corpus.TinyConfig().ToJson(),

@@ -20,7 +20,7 @@ public sealed class TrainingProcessTests(ITestOutputHelper output, TestCorpus co
     SiloProcess StartSilo(string name) => SiloProcess.Start(SiloPorts.Allocate(),
         ["--membership", Membership, "--cluster-id", "train", "--name", name, "--devices", "cpu", "--job-watch-period", "3"]);
 
-    PretrainingJobSpec Spec(string id, string directory) => new()
+    TrainingJobSpec Spec(string id, string directory) => new()
     {
         JobId = id, ConfigJson = corpus.TinyConfig().ToJson(), TokenizerDirectory = corpus.TokenizerDirectory,
         DataDirectory = corpus.ShardDirectory, OutputDirectory = directory,

@@ -16,7 +16,6 @@ namespace Cluster.Training.Tests;
 public sealed class FineTuningTests : IDisposable
 {
     const ulong Seed = 7;
-    static readonly TimeSpan Guard = TimeSpan.FromMinutes(10);
     readonly TestCorpus _corpus;
     readonly Xunit.Abstractions.ITestOutputHelper _output;
     readonly string _root;
@@ -42,44 +41,18 @@ public sealed class FineTuningTests : IDisposable
 
     public void Dispose() => Directory.Delete(_root, recursive: true);
 
-    sealed record Outcome(Dictionary<string, double> Metrics, Dictionary<string, float[]> Weights, StepResult[] Steps, FineTuningTask Task);
-
     FineTuningTask Load(Head head) => FineTuningTask.Load(head, _corpus.Tokenizer, _tasks.Path(head, "train"), _tasks.Path(head, "eval"), new TaskOptions { MaxLength = 48, DocStride = 16 });
 
-    Task<Outcome> FineTuneAsync(Head head, int workers, int batch, long steps, int accumulation = 1, bool freeze = false, string? saveTo = null,
-                                double learningRate = 3e-3, string? from = null)
-    {
-        var encoder = from ?? BaseModel;
-        var task = Load(head);
-        var settings = new OptimizerSettings { LearningRate = learningRate, TotalSteps = steps, WarmupSteps = steps / 10, Beta2 = 0.999, Epsilon = 1e-8, WeightDecay = 0 };
-        return Task.Run(async () =>
-        {
-            using var server = workers > 1 ? new TCPStore("127.0.0.1", 0, isServer: true, timeout: Guard) : null;
-            var ranks = Enumerable.Range(0, workers).Select(rank => Task.Factory.StartNew(() =>
-            {
-                using var scope = torch.NewDisposeScope();
-                using var group = new RankReducer(server, rank, workers, Guard);
-                using var replica = FineTuningReplica.Create(encoder, task.Spec, Seed, settings, Device.CPU, freeze);
-                var layout = new WorkerLayout(rank, workers, accumulation, batch);
-                var worker = new FineTuningWorker(replica, task, new GlobalBatchPlan(task.Train.Length, layout.GlobalBatch, Seed));
-                replica.SynchronizeWeights(group.Reducer);
-                var results = new List<StepResult>();
-                for (var step = 0L; step < steps; step++) results.Add(worker.TrainStep(step, layout, group.Reducer, out _));
-                var metrics = rank == 0 ? task.Evaluate(replica, 32) : [];
-                if (rank == 0 && saveTo is not null) replica.Save(saveTo, encoder, _corpus.TokenizerDirectory);
-                var weights = replica.Model.Module.state_dict().ToDictionary(kv => kv.Key, kv => kv.Value.to(ScalarType.Float32).ToArray<float>());
-                return new Outcome(metrics, weights, results.ToArray(), task);
-            }, TaskCreationOptions.LongRunning)).ToArray();
-            return (await Task.WhenAll(ranks).WaitAsync(Guard))[0];
-        });
-    }
+    Task<FineTuningHarness.Outcome> FineTuneAsync(Head head, int workers, int batch, long steps, int accumulation = 1, bool freeze = false, string? saveTo = null,
+                                                  double learningRate = 3e-3, string? from = null) =>
+        FineTuningHarness.RunAsync(from ?? BaseModel, Load(head), workers, batch, steps, Seed, accumulation, freeze, saveTo, learningRate, _corpus.TokenizerDirectory);
 
-    void Show(string what, Outcome o) =>
+    void Show(string what, FineTuningHarness.Outcome o) =>
         _output.WriteLine($"{what}: {string.Join(", ", o.Metrics.Select(kv => $"{kv.Key} {kv.Value:F4}"))}; loss {o.Steps[0].Loss:F3} → {o.Steps[^1].Loss:F3}");
 
     /// <summary>Loads a saved fine-tuned directory alone, re-evaluates it (labels from its config.json), and checks it
     /// scores what the run scored.</summary>
-    void AssertRoundTrip(Head head, string saved, Outcome o)
+    void AssertRoundTrip(Head head, string saved, FineTuningHarness.Outcome o)
     {
         using var scope = torch.NewDisposeScope();
         using var model = TaskModel.FromPretrained(saved, head, out _);

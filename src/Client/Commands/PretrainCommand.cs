@@ -98,7 +98,7 @@ internal static class PretrainCommand
                 if (Directory.Exists(outDir)) Directory.Delete(outDir, recursive: true); // refused: leave no trace of the corpus prepared for it
                 throw;
             }
-            var spec = new PretrainingJobSpec
+            var spec = new TrainingJobSpec
             {
                 JobId = $"pretrain-{DateTime.UtcNow:yyyyMMdd-HHmmss}-{Random.Shared.Next(0x10000):x4}",
                 ConfigJson = modelConfig.ToJson(), TokenizerDirectory = tokenizerDir, DataDirectory = dataDir, OutputDirectory = outDir,
@@ -110,42 +110,14 @@ internal static class PretrainCommand
             };
             Console.WriteLine(checkpoint is null ? $"job {spec.JobId}" : $"job {spec.JobId}, resuming from {checkpoint}");
 
-            var remote = parsed.GetValue(cluster);
-            (JobStatus Status, List<TrainingStepRecord> Steps) result;
-            if (remote is null)
-            {
-                await using var embedded = await EmbeddedCluster.StartAsync(spec.Workers, cancellation);
-                var job = embedded.GrainFactory.GetGrain<ITrainingJobGrain>(spec.JobId);
-                await job.Start(spec with { ThreadsPerWorker = Math.Max(1, Environment.ProcessorCount / spec.Workers), DeviceKind = "cpu" });
-                try { result = await JobFollower.FollowAsync(job, Console.Out, cancellation); }
-                catch (OperationCanceledException)
-                {
-                    Console.WriteLine("interrupted: cancelling the job");
-                    await job.Cancel();
-                    return 130;
-                }
-            }
-            else
-            {
-                await using var connection = await ClusterConnection.ConnectAsync(new ClusterConnectionSettings(remote), cancellation);
-                var members = (await connection.Client.GetGrain<IDeviceRegistryGrain>(DeviceRegistry.Key).GetStatus()).Members;
-                var free = members.SelectMany(m => m.Devices).Count(d => d.Owner is null);
-                if (free < spec.Workers) throw new ArgumentException($"--workers {spec.Workers}: the cluster has {free} free device(s)");
-                var job = connection.Client.GetGrain<ITrainingJobGrain>(spec.JobId);
-                await job.Start(spec);
-                try { result = await JobFollower.FollowAsync(job, Console.Out, cancellation); }
-                catch (OperationCanceledException)
-                {
-                    Console.WriteLine($"detached; the job goes on (cluster jobs follow {spec.JobId} --cluster {remote})");
-                    return 0;
-                }
-            }
-            return Finish(result.Status, result.Steps, spec, parsed.GetValue(metricsOut)?.FullName);
+            var result = await JobRunner.RunAsync(spec, parsed.GetValue(cluster), cancellation);
+            if (result is null) return JobRunner.Interrupted(parsed.GetValue(cluster));
+            return Finish(result.Value.Status, result.Value.Steps, spec, parsed.GetValue(metricsOut)?.FullName);
         });
         return command;
     }
 
-    internal static int Finish(JobStatus status, List<TrainingStepRecord> steps, PretrainingJobSpec spec, string? metricsOut)
+    internal static int Finish(JobStatus status, List<TrainingStepRecord> steps, TrainingJobSpec spec, string? metricsOut)
     {
         if (status.State != "completed")
         {

@@ -1,9 +1,10 @@
 namespace Cluster.Grains;
 
-/// <summary>A pretraining job as the cluster runs it: data-parallel masked-LM training of a fresh model. Paths are seen
+/// <summary>A training job as the cluster runs it: data-parallel pretraining of a fresh model (masked LM, or RoCBert's
+/// contrastive recipe), or with <see cref="FineTuning"/> fine-tuning a pretrained one under a task head. Paths are seen
 /// by every worker (one machine, or storage all silos mount).</summary>
 [GenerateSerializer, Immutable, Alias("cluster.PretrainingJobSpec")]
-public sealed record PretrainingJobSpec
+public sealed record TrainingJobSpec
 {
     [Id(0)] public required string JobId { get; init; }
     /// <summary>config.json of the model to train (roberta or roc_bert), as text.</summary>
@@ -47,9 +48,47 @@ public sealed record PretrainingJobSpec
     /// <summary>Gradients are reduced in buckets of about this many MB while backward still runs (DDP's
     /// <c>bucket_cap_mb</c>); 0: all at once after backward.</summary>
     [Id(24)] public double BucketMegabytes { get; init; } = 25;
+    /// <summary>Set for a fine-tuning job: what to fine-tune on what (ConfigJson and TokenizerDirectory then describe
+    /// the pretrained model; DataDirectory is unused).</summary>
+    [Id(25)] public FineTuningJobSpec? FineTuning { get; init; }
+    /// <summary>AdamW's β2 and ε: fairseq's RoBERTa pretraining values by default; the Hugging Face Trainer's
+    /// (0.999, 1e-8) for fine-tuning.</summary>
+    [Id(26)] public double Beta2 { get; init; } = 0.98;
+    [Id(27)] public double Epsilon { get; init; } = 1e-6;
 
     public int GlobalBatch => Workers * GradientAccumulation * BatchSize;
 }
+
+/// <summary>What a fine-tuning job trains: a task head on a pretrained model, from labelled files.</summary>
+[GenerateSerializer, Immutable, Alias("cluster.FineTuningJobSpec")]
+public sealed record FineTuningJobSpec
+{
+    /// <summary>sequence-classification, token-classification, question-answering or multiple-choice.</summary>
+    [Id(0)] public required string Task { get; init; }
+    /// <summary>The pretrained model directory (ours, or a Hugging Face one), with its tokenizer files.</summary>
+    [Id(1)] public required string ModelDirectory { get; init; }
+    [Id(2)] public required string TrainFile { get; init; }
+    [Id(3)] public required string EvalFile { get; init; }
+    [Id(4)] public string? TestFile { get; init; }
+    [Id(5)] public int DocStride { get; init; } = 128;
+    /// <summary>single_label_classification, multi_label_classification or regression; null: from the labels.</summary>
+    [Id(6)] public string? ProblemType { get; init; }
+    [Id(7)] public int? NumLabels { get; init; }
+    [Id(8)] public int MaxAnswerLength { get; init; } = 30;
+    [Id(9)] public double NullScoreThreshold { get; init; }
+    /// <summary>Train the head only; the saved model is the head with a hash-checked reference to ModelDirectory.</summary>
+    [Id(10)] public bool FreezeEncoder { get; init; }
+    /// <summary>Evaluate every this many steps (0: at the end only).</summary>
+    [Id(11)] public long EvalEvery { get; init; }
+    /// <summary>Keep the model of the best evaluation by this metric (e.g. eval_accuracy, eval_loss) in OUT/best.</summary>
+    [Id(12)] public string? SaveBest { get; init; }
+    [Id(13)] public int EvalBatchSize { get; init; } = 32;
+    [Id(14)] public double Epochs { get; init; } = 3;
+}
+
+/// <summary>One evaluation of a fine-tuning job: the step after which it ran and its metrics (HF's names).</summary>
+[GenerateSerializer, Immutable, Alias("cluster.EvaluationRecord")]
+public sealed record EvaluationRecord([property: Id(0)] long Step, [property: Id(1)] Dictionary<string, double> Metrics);
 
 /// <summary>One optimizer step as the job recorded it.</summary>
 [GenerateSerializer, Immutable, Alias("cluster.TrainingStepRecord")]
@@ -79,7 +118,9 @@ public sealed record JobStatus(
     /// <summary>Lines a person should see: what the job did (started, resumed, saved, failed).</summary>
     [property: Id(7)] IReadOnlyList<string> Events,
     /// <summary>The silo the coordinator runs on.</summary>
-    [property: Id(8)] string? Coordinator = null)
+    [property: Id(8)] string? Coordinator = null,
+    /// <summary>A fine-tuning job's evaluations, in order (the last: the final model's, with test_ metrics if asked).</summary>
+    [property: Id(9)] IReadOnlyList<EvaluationRecord>? Evaluations = null)
 {
     public bool Finished => State is "completed" or "failed" or "cancelled";
 }
@@ -97,7 +138,7 @@ public interface ITrainingJobGrain : IGrainWithStringKey
 {
     /// <summary>Validates and starts the job; it runs on after this returns.</summary>
     [Alias("Start")]
-    Task<JobStatus> Start(PretrainingJobSpec spec);
+    Task<JobStatus> Start(TrainingJobSpec spec);
 
     [Alias("GetStatus")]
     Task<JobStatus> GetStatus();

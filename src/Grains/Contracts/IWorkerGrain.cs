@@ -4,7 +4,7 @@ namespace Cluster.Grains;
 /// (<c>collective</c>), or its reduction server (<c>coordinator</c>).</summary>
 [GenerateSerializer, Immutable, Alias("cluster.WorkerAssignment")]
 public sealed record WorkerAssignment(
-    [property: Id(0)] PretrainingJobSpec Spec,
+    [property: Id(0)] TrainingJobSpec Spec,
     [property: Id(1)] int Rank,
     [property: Id(2)] int Workers,
     [property: Id(3)] int Accumulation,
@@ -37,6 +37,11 @@ public interface IWorkerGrain : IGrainWithStringKey
     [Alias("SaveCheckpoint")]
     [ResponseTimeout("02:00:00")] // a step of a large model on a CPU takes minutes; a dead silo still fails the call at once
     Task<string> SaveCheckpoint(long step, long tokens, double loss);
+
+    /// <summary>A fine-tuning replica's metrics on the job's evaluation file, or with <paramref name="test"/> its test file.</summary>
+    [Alias("Evaluate")]
+    [ResponseTimeout("02:00:00")] // a step of a large model on a CPU takes minutes; a dead silo still fails the call at once
+    Task<Dictionary<string, double>> Evaluate(bool test);
 
     /// <summary>Writes the trained model as a Hugging Face directory (config.json, model.safetensors, tokenizer files).</summary>
     [Alias("SaveModel")]

@@ -32,7 +32,7 @@ public sealed record EncoderReference(string Path, string Sha256)
     /// <summary>A reference to the encoder in <paramref name="encoderDirectory"/>, as it is now.</summary>
     public static EncoderReference For(string encoderDirectory)
     {
-        return new EncoderReference(System.IO.Path.GetFullPath(encoderDirectory), Hash(WeightsFile(encoderDirectory)));
+        return new EncoderReference(System.IO.Path.GetFullPath(encoderDirectory), Hash(Pretrained.WeightsPath(encoderDirectory)));
     }
 
     /// <summary>Writes the head of <paramref name="model"/> (every tensor outside <paramref name="basePrefix"/>) and a
@@ -79,16 +79,6 @@ public sealed record EncoderReference(string Path, string Sha256)
         model.load_state_dict(head, strict: false);
         if (device.HasValue || dtype.HasValue) model.to(device ?? Device.CPU, dtype);
         return new LoadResult([], encoderResult.unexpected_keys);
-    }
-
-    static string WeightsFile(string dir)
-    {
-        foreach (var name in new[] { Pretrained.WeightsFile, Pretrained.PickleWeightsFile })
-        {
-            var path = System.IO.Path.Combine(dir, name);
-            if (File.Exists(path)) return path;
-        }
-        throw new CheckpointException($"{dir}: neither {Pretrained.WeightsFile} nor {Pretrained.PickleWeightsFile} (the encoder a head references)");
     }
 
     static string Hash(string file)

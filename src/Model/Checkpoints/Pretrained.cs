@@ -34,15 +34,20 @@ public static class Pretrained
         return result;
     }
 
+    /// <summary>The weights file of a model directory (model.safetensors, else pytorch_model.bin), without reading it.</summary>
+    public static string WeightsPath(string dir)
+    {
+        if (!Directory.Exists(dir)) throw new CheckpointException($"{dir}: no such model directory");
+        foreach (var name in new[] { WeightsFile, PickleWeightsFile })
+            if (File.Exists(Path.Combine(dir, name))) return Path.Combine(dir, name);
+        throw new CheckpointException($"{dir}: neither {WeightsFile} nor {PickleWeightsFile}");
+    }
+
     /// <summary>The checkpoint's tensors and the file they came from; safetensors is preferred, as HF does.</summary>
     public static (OrderedDictionary<string, Tensor> tensors, string path) ReadWeights(string dir)
     {
-        if (!Directory.Exists(dir)) throw new CheckpointException($"{dir}: no such model directory");
-        var safetensors = Path.Combine(dir, WeightsFile);
-        if (File.Exists(safetensors)) return (SafeTensors.Load(safetensors), safetensors);
-        var pickle = Path.Combine(dir, PickleWeightsFile);
-        if (File.Exists(pickle)) return (TorchPickle.Load(pickle), pickle);
-        throw new CheckpointException($"{dir}: neither {WeightsFile} nor {PickleWeightsFile}");
+        var path = WeightsPath(dir);
+        return (path.EndsWith(WeightsFile, StringComparison.Ordinal) ? SafeTensors.Load(path) : TorchPickle.Load(path), path);
     }
 
     /// <summary>

@@ -82,6 +82,13 @@ public sealed class FineTuningTasks
 
     static IEnumerable<JsonElement> Lines(string path) => File.ReadLines(path).Select(l => JsonDocument.Parse(l).RootElement);
 
+    /// <summary>Row <paramref name="index"/> of the multiple-choice training file.</summary>
+    public (string Context, string[] Endings) MultipleChoiceRow(int index)
+    {
+        var row = Lines(Path(Head.MultipleChoice, "train")).ElementAt(index);
+        return (row.GetProperty("context").GetString()!, row.GetProperty("endings").EnumerateArray().Select(e => e.GetString()!).ToArray());
+    }
+
     /// <summary>The majority training label's share of the evaluation labels.</summary>
     public double MajorityAccuracy()
     {

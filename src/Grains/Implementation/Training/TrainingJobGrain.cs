@@ -28,7 +28,7 @@ public sealed class TrainingJobGrain(
 
     TrainingJobState S => job.State;
 
-    public async Task<JobStatus> Start(PretrainingJobSpec spec)
+    public async Task<JobStatus> Start(TrainingJobSpec spec)
     {
         if (S.Spec is not null && S.State is not ("completed" or "failed" or "cancelled"))
             throw new InvalidOperationException($"job {spec.JobId} is already {S.State}");
@@ -36,6 +36,7 @@ public sealed class TrainingJobGrain(
         if (spec.AllReduce is not ("collective" or "coordinator")) throw new ArgumentException($"unknown all-reduce backend '{spec.AllReduce}' (known: collective, coordinator)");
         if (spec.Objective is not ("mlm" or "contrastive")) throw new ArgumentException($"unknown objective '{spec.Objective}' (known: mlm, contrastive)");
         if (!(spec.BucketMegabytes >= 0)) throw new ArgumentException($"the gradient bucket size must be 0 MB or more, not {spec.BucketMegabytes}");
+        if (spec.FineTuning is { } ft) JobEvaluation.Check(ft);
         job.State = new TrainingJobState { Spec = spec, State = "starting" };
         Event($"job {spec.JobId}: {spec.Workers} worker(s) × batch {spec.BatchSize} × {spec.GradientAccumulation} accumulation = global batch {spec.GlobalBatch}, {spec.MaxSteps} steps");
         await job.WriteStateAsync();
@@ -45,7 +46,7 @@ public sealed class TrainingJobGrain(
         return Status();
     }
 
-    void Launch(PretrainingJobSpec spec)
+    void Launch(TrainingJobSpec spec)
     {
         _cancel = new CancellationTokenSource();
         DelayDeactivation(TimeSpan.FromDays(30)); // the run loop is not a request: keep the activation while it runs
@@ -110,7 +111,7 @@ public sealed class TrainingJobGrain(
     }
 
     JobStatus Status() => new(this.GetPrimaryKeyString(), S.State, S.Step, S.Spec?.MaxSteps ?? 0, S.Workers.ToList(), S.LastCheckpoint, S.Error, S.Events.ToList(),
-        silo.SiloAddress.ToParsableString());
+        silo.SiloAddress.ToParsableString(), S.Evaluations.ToList());
 
     void Event(string line)
     {
@@ -118,7 +119,7 @@ public sealed class TrainingJobGrain(
         log.LogInformation("{Line}", line);
     }
 
-    async Task RunAsync(PretrainingJobSpec spec, CancellationToken cancellation)
+    async Task RunAsync(TrainingJobSpec spec, CancellationToken cancellation)
     {
         var registry = GrainFactory.GetGrain<IDeviceRegistryGrain>(DeviceRegistry.Key);
         var calls = new GroupCalls(membership, TimeSpan.FromSeconds(spec.CollectiveTimeoutSeconds));
@@ -204,15 +205,15 @@ public sealed class TrainingJobGrain(
         DelayDeactivation(TimeSpan.FromMinutes(30)); // followers may still ask how it ended
     }
 
-    static string Reforming(PretrainingJobSpec spec, List<GroupMember> members, int accumulation) =>
+    static string Reforming(TrainingJobSpec spec, List<GroupMember> members, int accumulation) =>
         $"re-forming with {members.Count} worker(s) × batch {spec.BatchSize} × {accumulation} accumulation = global batch {spec.GlobalBatch}";
 
-    static string Owner(PretrainingJobSpec spec, int slot) => $"{spec.JobId}/{slot}";
-    static string CheckpointsDirectory(PretrainingJobSpec spec) => Path.Combine(spec.OutputDirectory, "checkpoints");
+    static string Owner(TrainingJobSpec spec, int slot) => $"{spec.JobId}/{slot}";
+    static string CheckpointsDirectory(TrainingJobSpec spec) => Path.Combine(spec.OutputDirectory, "checkpoints");
     GroupMember Member(DeviceLease lease) => new(lease, GrainFactory.GetGrain<IWorkerGrain>(lease.Key));
 
     /// <summary>Starts the group at <paramref name="checkpoint"/>'s step (or 0) and takes the job's record back to it.</summary>
-    async Task<WorkerGroup> FormAsync(GroupCalls calls, PretrainingJobSpec spec, List<GroupMember> members, int accumulation, string? checkpoint)
+    async Task<WorkerGroup> FormAsync(GroupCalls calls, TrainingJobSpec spec, List<GroupMember> members, int accumulation, string? checkpoint)
     {
         var host = silo.SiloAddress.Endpoint.Address.ToString();
         var (group, ready) = await WorkerGroup.FormAsync(calls, spec, members, accumulation, host, checkpoint, local.BulkSecurity);
@@ -220,6 +221,8 @@ public sealed class TrainingJobGrain(
         S.Step = ready.Step;
         S.LastCheckpoint = checkpoint;
         S.Steps = checkpoint is null ? [] : (S.Steps.Count > 0 ? S.Steps : await TrainingMetricsFile.ReadAsync(spec.OutputDirectory)).Where(s => s.Step < S.Step).ToList();
+        S.Evaluations = S.Evaluations.Where(e => e.Step <= S.Step).ToList();
+        S.BestScore = spec.FineTuning?.SaveBest is { } metric ? JobEvaluation.Best(metric, S.Evaluations) : double.NaN;
         var first = S.State == "starting";
         S.State = "running";
         Event(checkpoint is null && first
@@ -230,7 +233,7 @@ public sealed class TrainingJobGrain(
     }
 
     /// <summary>Steps to the end (or the cancellation), with the checkpoints the spec asks for, the last one, and the model.</summary>
-    async Task TrainAsync(GroupCalls calls, WorkerGroup group, PretrainingJobSpec spec, CancellationToken cancellation)
+    async Task TrainAsync(GroupCalls calls, WorkerGroup group, TrainingJobSpec spec, CancellationToken cancellation)
     {
         long tokens = S.Steps.Sum(s => s.Tokens);
         while (S.Step < spec.MaxSteps && !cancellation.IsCancellationRequested)
@@ -246,12 +249,39 @@ public sealed class TrainingJobGrain(
             });
             if (S.Steps.Count > KeptSteps) S.Steps.RemoveRange(0, S.Steps.Count - KeptSteps);
             S.Step++;
+            if (spec.FineTuning is { EvalEvery: > 0 } ft && S.Step % ft.EvalEvery == 0 && S.Step < spec.MaxSteps)
+                await EvaluateAsync(calls, group, ft, test: false);
             if (spec.CheckpointEvery > 0 && S.Step % spec.CheckpointEvery == 0 && S.Step < spec.MaxSteps)
                 await CheckpointAsync(calls, group, tokens);
         }
         if (cancellation.IsCancellationRequested) return;
         await CheckpointAsync(calls, group, tokens);
         await calls.AllAsync(group.Members.Take(1).ToList(), (m, _) => m.Grain.SaveModel(spec.OutputDirectory));
+        if (spec.FineTuning is { } final)
+        {
+            await EvaluateAsync(calls, group, final, test: false);
+            if (final.TestFile is not null) await EvaluateAsync(calls, group, final, test: true);
+            await JobEvaluation.WriteResultsAsync(spec.OutputDirectory, S.Evaluations[^1]);
+        }
+    }
+
+    /// <summary>Rank 0 scores its replica (all replicas are equal); a new best by the spec's SaveBest metric is saved to
+    /// OUT/best. A test evaluation's metrics join the last record.</summary>
+    async Task EvaluateAsync(GroupCalls calls, WorkerGroup group, FineTuningJobSpec ft, bool test)
+    {
+        var metrics = (await calls.AllAsync(group.Members.Take(1).ToList(), (m, _) => m.Grain.Evaluate(test)))[0];
+        if (test && S.Evaluations.Count > 0 && S.Evaluations[^1].Step == S.Step)
+            S.Evaluations[^1] = S.Evaluations[^1] with { Metrics = S.Evaluations[^1].Metrics.Concat(metrics).ToDictionary() };
+        else S.Evaluations.Add(new EvaluationRecord(S.Step, metrics));
+        Event($"{(test ? "test" : "eval")} at step {S.Step}: {JobEvaluation.Describe(metrics)}");
+        if (!test && ft.SaveBest is { } metric && JobEvaluation.Improves(metric, metrics, S.BestScore))
+        {
+            S.BestScore = metrics[metric];
+            var best = Path.Combine(S.Spec!.OutputDirectory, "best");
+            await calls.AllAsync(group.Members.Take(1).ToList(), (m, _) => m.Grain.SaveModel(best));
+            Event($"best {metric} so far ({S.BestScore:G6}): model saved to {best}");
+        }
+        await job.WriteStateAsync();
     }
 
     /// <summary>Rank 0 writes the checkpoint; it becomes the job's last one only once it is complete on disk.</summary>
@@ -267,7 +297,7 @@ public sealed class TrainingJobGrain(
 
     /// <summary>The members that are left, with replacements for the lost where the registry has free devices, cut to
     /// the most that divide the planned batch; the accumulation that keeps the global batch. Leases cut are released.</summary>
-    async Task<(List<GroupMember> Members, int Accumulation)> ReformAsync(IDeviceRegistryGrain registry, PretrainingJobSpec spec, List<GroupMember> members, IReadOnlyList<GroupMember> lost)
+    async Task<(List<GroupMember> Members, int Accumulation)> ReformAsync(IDeviceRegistryGrain registry, TrainingJobSpec spec, List<GroupMember> members, IReadOnlyList<GroupMember> lost)
     {
         // The survivors ask for their devices again: a registry whose state went with a dead silo (memory storage)
         // learns who holds them, and one that kept it answers with the same lease.

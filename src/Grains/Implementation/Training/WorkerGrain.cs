@@ -5,17 +5,20 @@ using Cluster.Model.Configuration;
 using Cluster.Torch;
 using Cluster.Training;
 using Cluster.Training.Data;
+using Cluster.Training.FineTuning;
+using Cluster.Model.Tasks;
 using Orleans.Runtime;
 
 namespace Cluster.Grains.Training;
 
-/// <summary>A replica on the device its key names. Thin: it turns messages into <see cref="PretrainingSession"/> calls,
+/// <summary>A replica on the device its key names. Thin: it turns messages into calls of its session
+/// (<see cref="PretrainingSession"/> or <see cref="FineTuningSession"/>),
 /// which run on the session's own device thread, and awaits them.</summary>
 [SiloKeyPlacement]
 public sealed class WorkerGrain(ILocalSiloDetails silo, LocalSilo local) : Grain, IWorkerGrain
 {
     string _device = "cpu";
-    PretrainingSession? _session;
+    ITrainingSession? _session;
 
     public override Task OnActivateAsync(CancellationToken cancellation)
     {
@@ -29,15 +32,26 @@ public sealed class WorkerGrain(ILocalSiloDetails silo, LocalSilo local) : Grain
         await EndSessionAsync();
         var spec = assignment.Spec;
         var threads = spec.ThreadsPerWorker > 0 ? spec.ThreadsPerWorker : Math.Max(1, Environment.ProcessorCount / Math.Max(1, local.Devices.Count));
-        _session = await PretrainingSession.StartAsync(new SessionOptions
+        GroupOptions options = spec.FineTuning is { } ft
+            ? new FineTuningSessionOptions
+            {
+                Task = Heads.Parse(ft.Task), ModelDirectory = ft.ModelDirectory, TrainFile = ft.TrainFile, EvalFile = ft.EvalFile, TestFile = ft.TestFile,
+                TaskOptions = JobSettings.Task(spec, ft), FreezeEncoder = ft.FreezeEncoder, EvalBatchSize = ft.EvalBatchSize,
+            }
+            : new SessionOptions
+            {
+                Config = PretrainedConfig.FromJson(spec.ConfigJson, $"job {spec.JobId} config"),
+                TokenizerDirectory = spec.TokenizerDirectory,
+                DataDirectory = spec.DataDirectory,
+                MaxLength = spec.MaxLength,
+                Mode = spec.ExampleMode == "line" ? ExampleMode.Line : ExampleMode.Packed,
+                Objective = spec.Objective == "contrastive" ? PretrainingObjective.RoCBertContrastive : PretrainingObjective.MaskedLM,
+            };
+        // The group's part is the same for both kinds (the clone keeps the kind).
+        options = options with
         {
             Job = spec.JobId,
-            Config = PretrainedConfig.FromJson(spec.ConfigJson, $"job {spec.JobId} config"),
-            TokenizerDirectory = spec.TokenizerDirectory,
-            DataDirectory = spec.DataDirectory,
             OutputDirectory = spec.OutputDirectory,
-            MaxLength = spec.MaxLength,
-            Mode = spec.ExampleMode == "line" ? ExampleMode.Line : ExampleMode.Packed,
             Optimizer = JobSettings.Optimizer(spec),
             Seed = spec.Seed,
             Layout = new WorkerLayout(assignment.Rank, assignment.Workers, assignment.Accumulation, spec.BatchSize),
@@ -47,7 +61,6 @@ public sealed class WorkerGrain(ILocalSiloDetails silo, LocalSilo local) : Grain
             Device = _device == "cpu" ? Device.CPU : Device.Parse(_device),
             Checkpoint = assignment.Checkpoint,
             Threads = threads,
-            Objective = spec.Objective == "contrastive" ? PretrainingObjective.RoCBertContrastive : PretrainingObjective.MaskedLM,
             CollectiveTimeout = TimeSpan.FromSeconds(spec.CollectiveTimeoutSeconds),
             BucketMegabytes = spec.BucketMegabytes,
             Reducer = spec.AllReduce == "coordinator"
@@ -55,7 +68,13 @@ public sealed class WorkerGrain(ILocalSiloDetails silo, LocalSilo local) : Grain
                     local.BulkSecurity ?? throw new InvalidOperationException("the coordinator all-reduce needs the silo's data-plane security (no bulk channel is configured)"),
                     TimeSpan.FromSeconds(spec.CollectiveTimeoutSeconds))
                 : null,
-        });
+        };
+        _session = options switch
+        {
+            FineTuningSessionOptions f => await FineTuningSession.StartAsync(f),
+            SessionOptions p => await PretrainingSession.StartAsync(p),
+            _ => throw new InvalidOperationException($"no session for {options.GetType().Name}"),
+        };
         return new WorkerReady(_session.Step, _session.WeightChecksum);
     }
 
@@ -74,6 +93,13 @@ public sealed class WorkerGrain(ILocalSiloDetails silo, LocalSilo local) : Grain
         if (session.Step != step) throw new InvalidOperationException($"the replica is at step {session.Step}, not {step}");
         return session.SaveCheckpointAsync(tokens, loss);
     }
+
+    public Task<Dictionary<string, double>> Evaluate(bool test) => _session switch
+    {
+        FineTuningSession session => session.EvaluateAsync(test),
+        null => throw new InvalidOperationException("the worker has not joined a job"),
+        _ => throw new InvalidOperationException("a pretraining job has no evaluation set"),
+    };
 
     public Task SaveModel(string directory)
         => (_session ?? throw new InvalidOperationException("the worker has not joined a job")).SaveModelAsync(directory);

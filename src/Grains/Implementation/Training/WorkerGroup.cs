@@ -81,7 +81,7 @@ internal sealed class WorkerGroup : IAsyncDisposable
     /// <summary>Starts every member's replica (fresh, or from <paramref name="checkpoint"/>), joins them into one group,
     /// and checks that they hold identical weights.</summary>
     public static async Task<(WorkerGroup Group, WorkerReady Ready)> FormAsync(
-        GroupCalls calls, PretrainingJobSpec spec, IReadOnlyList<GroupMember> members, int accumulation, string host, string? checkpoint,
+        GroupCalls calls, TrainingJobSpec spec, IReadOnlyList<GroupMember> members, int accumulation, string host, string? checkpoint,
         BulkChannelSecurity? security)
     {
         var timeout = TimeSpan.FromSeconds(spec.CollectiveTimeoutSeconds);
