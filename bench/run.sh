@@ -8,7 +8,8 @@
 #     runtime: Orleans grain-call latency and calls/s (local, silo to silo across two processes, client via a
 #              gateway); 64 and 256 MB over the bulk channel between the two silos vs a raw TCP socket between two processes
 #     train: all-reduce of 4/64/256 MB with both backends vs a raw loopback socket copy; pretraining tokens/s with 1
-#            worker and 2 workers in two Cluster.Silo processes (1 thread each), scaling efficiency
+#            worker and 2 workers in two Cluster.Silo processes (1 thread each), scaling efficiency; fine-tuning
+#            samples/s (sequence classification, 128 tokens), 1 and 2 workers
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh --bench

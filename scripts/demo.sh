@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The main job on one machine (the embedded single-machine default): install and build if needed, train a byte-level
-# BPE tokenizer on the demo corpus (WordNet glosses, data/demo), then pretrain a small RoBERTa (masked LM) with two
-# data-parallel CPU workers on an in-process cluster for a few minutes, and print where the model, the loss curve
-# and the numbers are. Output: artifacts/demo/ (replaced on each run).
+# BPE tokenizer on the demo corpus (WordNet glosses, data/demo), pretrain a small RoBERTa (masked LM) with two
+# data-parallel CPU workers on an in-process cluster for a few minutes, then fine-tune a classification head on a task
+# made from the same corpus (is a gloss a noun's or a verb's?) and print its held-out accuracy against the majority
+# class. Output: artifacts/demo/ (replaced on each run).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh
@@ -22,3 +23,22 @@ echo "demo: pretraining a $(grep -o '"num_hidden_layers": [0-9]*' "$out/config.j
 echo "demo: final metrics ($out/metrics.json):"
 cat "$out/metrics.json"
 echo
+
+# The fine-tuning task: a gloss without its word, labelled with the word's part of speech. The corpus holds WordNet's
+# noun glosses, then its verb glosses (scripts/make_demo_corpus.sh); every verb gloss and every sixth noun gloss make a
+# balanced set, every fifth row of which is held out.
+nouns=13685
+[[ $(sed -n "$((nouns + 1))p" data/demo/wordnet-glosses.txt) == hyperventilate:* ]] || { echo "demo: data/demo changed: its first verb gloss is not line $((nouns + 1))" >&2; exit 1; }
+awk -v nouns=$nouns '{ i = index($0, ": "); d = substr($0, i + 2); gsub(/\\/, "\\\\", d); gsub(/"/, "\\\"", d)
+  if (NR > nouns) label = "verb"; else if (NR % 6 == 0) label = "noun"; else next
+  print "{\"text\": \"" d "\", \"label\": \"" label "\"}" > ((++n % 5 == 0) ? "'"$out"'/pos-eval.jsonl" : "'"$out"'/pos-train.jsonl") }' data/demo/wordnet-glosses.txt
+label=$( (( $(grep -c '"label": "noun"' "$out/pos-train.jsonl") >= $(grep -c '"label": "verb"' "$out/pos-train.jsonl") )) && echo noun || echo verb)
+majority=$(grep -c "\"label\": \"$label\"" "$out/pos-eval.jsonl")
+total=$(wc -l < "$out/pos-eval.jsonl")
+echo "demo: fine-tuning a noun/verb classifier on $(wc -l < "$out/pos-train.jsonl") glosses with 2 workers ($total held out)"
+"${cluster[@]}" finetune --task sequence-classification --model-dir "$out/model" --train "$out/pos-train.jsonl" --eval "$out/pos-eval.jsonl" \
+  --workers 2 --batch-size 16 --max-length 64 --epochs 2 --lr 5e-4 --warmup 20 --eval-every 100 --save-best eval_accuracy \
+  --out "$out/classifier" --metrics-out "$out/classifier-metrics.json"
+accuracy=$(grep -o '"eval_accuracy": [0-9.e-]*' "$out/classifier-metrics.json" | grep -o '[0-9.e-]*$')
+awk -v a="$accuracy" -v m="$majority" -v t="$total" 'BEGIN { printf "demo: held-out accuracy %.4f against %.4f for the majority class ('"$label"'); the model is in %s\n", a, m / t, "'"$out"'/classifier" }'
+

@@ -19,7 +19,8 @@ namespace Cluster.Bench;
 /// both backends (c10d Gloo; the coordinator's reduction server), against a raw loopback socket copy of the same
 /// bytes, all measured here. (2) Masked-LM training tokens/s of a small RoBERTa on the demo corpus with one worker,
 /// and with two workers in two Cluster.Silo processes (one libtorch thread each), the scaling efficiency, and how much of
-/// the all-reduce the gradient buckets hide behind backward.</summary>
+/// the all-reduce the gradient buckets hide behind backward. (3) Fine-tuning samples/s for sequence classification at
+/// 128 tokens with one and two workers.</summary>
 internal static class TrainBench
 {
     public static int Run(BenchOptions options)
@@ -165,10 +166,55 @@ internal static class TrainBench
             Console.WriteLine();
             Console.WriteLine($"The model's gradients are {ParameterMegabytes(config):F1} MB; buckets are taken from the last layer back, the first 1 MB (as DDP).");
             Console.WriteLine("Times are the slower worker's, averaged over the counted steps.");
+            Console.WriteLine();
+            await FineTuning(connection, config, tokenizer, work, repoRoot, steps);
         }
         finally
         {
             foreach (var silo in new[] { siloB, siloA }) if (!silo.HasExited) { silo.Kill(); silo.WaitForExit(); }
+        }
+    }
+
+    /// <summary>Sequence classification at 128 tokens (each example eight demo glosses, truncated; labelled with the
+    /// first one's part of speech) from a fresh model of the same size, 1 and 2 workers, in the same silo processes.</summary>
+    static async Task FineTuning(ClusterConnection connection, RobertaConfig config, string tokenizer, string work, string repoRoot, int steps)
+    {
+        var model = Path.Combine(work, "finetune-base");
+        using (var scope = torch.NewDisposeScope())
+        using (var fresh = Cluster.Model.Tasks.TaskModel.Create(config, Cluster.Model.Tasks.Head.MaskedLM)) fresh.SavePretrained(model, tokenizer);
+        var lines = File.ReadAllLines(Path.Combine(repoRoot, "data", "demo", "wordnet-glosses.txt"));
+        const int nouns = 13685; // scripts/make_demo_corpus.sh writes the noun glosses, then the verb glosses
+        var rows = Enumerable.Range(0, lines.Length / 8).Select(i => System.Text.Json.JsonSerializer.Serialize(new
+        {
+            text = string.Join(" ", lines.Skip(i * 8).Take(8).Select(l => l[(l.IndexOf(": ", StringComparison.Ordinal) + 2)..])),
+            label = i * 8 < nouns ? "noun" : "verb",
+        })).ToArray();
+        var train = Path.Combine(work, "finetune-train.jsonl");
+        File.WriteAllLines(train, rows);
+        Console.WriteLine($"Fine-tuning sequence classification at 128 tokens (demo glosses, truncated), the same model with a fresh head, batch 8 per");
+        Console.WriteLine($"worker, the same silo processes (1 libtorch thread each); {steps} steps, the first 3 not counted, evaluation not timed");
+        Console.WriteLine();
+        Console.WriteLine("| workers | global batch | samples/s | scaling efficiency |");
+        Console.WriteLine("|---|---|---|---|");
+        double? reference = null;
+        foreach (var workers in new[] { 1, 2 })
+        {
+            var id = $"finetune-{workers}";
+            var job = connection.Client.GetGrain<ITrainingJobGrain>(id);
+            await job.Start(new TrainingJobSpec
+            {
+                JobId = id, ConfigJson = config.ToJson(), TokenizerDirectory = model, DataDirectory = model, OutputDirectory = Path.Combine(work, id),
+                Workers = workers, BatchSize = 8, MaxLength = 128, MaxSteps = steps, LearningRate = 5e-5, WarmupSteps = 3, ThreadsPerWorker = 1,
+                DeviceKind = "cpu", Beta2 = 0.999, Epsilon = 1e-8,
+                FineTuning = new FineTuningJobSpec { Task = "sequence-classification", ModelDirectory = model, TrainFile = train, EvalFile = train, EvalBatchSize = 64 },
+            });
+            JobProgress progress;
+            while (!(progress = await job.Progress(-1)).Status.Finished) await Task.Delay(500);
+            if (progress.Status.State != "completed") throw new InvalidOperationException($"job {id} {progress.Status.State}: {progress.Status.Error}");
+            var counted = progress.Steps.Where(s => s.Step >= 3).ToList();
+            var samples = counted.Count * 8.0 * workers / counted.Sum(s => s.Seconds);
+            reference ??= samples;
+            Console.WriteLine($"| {workers} | {8 * workers} | {samples:F1} | {(workers == 1 ? "1 (the reference)" : $"{samples / (2 * reference.Value):F2}")} |");
         }
     }
 

@@ -24,40 +24,19 @@ public sealed record SessionOptions : GroupOptions
 
 /// <summary>One worker's part in a pretraining job: its device thread, the memory-mapped corpus, its replica and its
 /// place in the group. Every member runs on the device thread; the methods return when it is done.</summary>
-public sealed class PretrainingSession : ITrainingSession
+public sealed class PretrainingSession : TrainingSession<PretrainingReplica>
 {
-    readonly DeviceThread _thread;
     readonly SessionOptions _options;
     TokenCorpus? _corpus;
-    PretrainingReplica? _replica;
     PretrainingWorker? _worker;
-    IGradientReducer? _reducer;
-    BucketedReduction? _buckets;
 
-    PretrainingSession(DeviceThread thread, SessionOptions options) => (_thread, _options) = (thread, options);
-
-    /// <summary>The optimizer step the replica stands at (the checkpoint's, or 0).</summary>
-    public long Step { get; private set; }
-    public ulong WeightChecksum { get; private set; }
+    PretrainingSession(SessionOptions options) : base(options) => _options = options;
 
     /// <summary>Opens the corpus (refusing one made with another tokenizer), builds or loads the replica, joins the
     /// group (blocks until every rank has), and takes rank 0's weights.</summary>
-    public static async Task<PretrainingSession> StartAsync(SessionOptions options)
-    {
-        var session = new PretrainingSession(new DeviceThread($"worker {options.Job}/{options.Layout.Rank}", options.Threads), options);
-        try
-        {
-            await session._thread.RunAsync(session.Start);
-            return session;
-        }
-        catch
-        {
-            await session.DisposeAsync();
-            throw;
-        }
-    }
+    public static Task<PretrainingSession> StartAsync(SessionOptions options) => StartAsync(new PretrainingSession(options));
 
-    void Start()
+    protected override void Start()
     {
         var o = _options;
         _corpus = TokenCorpus.Open(o.DataDirectory, TokenizerFingerprint.Compute(o.TokenizerDirectory));
@@ -68,46 +47,21 @@ public sealed class PretrainingSession : ITrainingSession
             throw new CorpusException($"the tokenizer has {manifest.VocabSize} tokens, more than the config's vocab_size {o.Config.vocab_size}");
         var examples = new PretrainingExamples(_corpus, o.MaxLength, o.Mode);
         var masking = new DynamicMasking(manifest.MaskTokenId, manifest.VocabSize, manifest.SpecialTokenIds.ToHashSet());
-        _replica = PretrainingReplica.Create(o.Config, o.Seed, o.Optimizer, o.Device, o.Objective);
-        if (o.Checkpoint is not null) Step = TrainingCheckpoint.Load(o.Checkpoint, _replica).Step;
-        var plan = new GlobalBatchPlan(examples.Count, o.Layout.GlobalBatch, o.Seed);
         var attack = o.Objective == PretrainingObjective.RoCBertContrastive
             ? CharacterAttack.FromTokenizer(RoCBertTokenizerFiles.Load(o.TokenizerDirectory))
             : null;
         if (attack is { CanAttackAnything: false })
             throw new CorpusException($"{o.TokenizerDirectory}: word_shape.json and word_pronunciation.json give no token an alternative, so nothing can be attacked");
-        _worker = new PretrainingWorker(_replica, examples, masking, plan, o.Seed, manifest.PadTokenId, attack);
-        _reducer = o.JoinGroup();
-        WeightChecksum = _worker.SynchronizeWeights(_reducer);
+        var replica = PretrainingReplica.Create(o.Config, o.Seed, o.Optimizer, o.Device, o.Objective);
+        _worker = new PretrainingWorker(replica, examples, masking, new GlobalBatchPlan(examples.Count, o.Layout.GlobalBatch, o.Seed), o.Seed, manifest.PadTokenId, attack);
+        JoinGroup(replica);
         // One replica has nothing to overlap; RoCBert's contrastive step reduces after its backward (see TrainStep).
-        if (o.Objective == PretrainingObjective.MaskedLM) _buckets = o.Buckets(_replica, _reducer);
+        if (o.Objective == PretrainingObjective.MaskedLM) Buckets = o.Buckets(replica, Reducer!);
     }
 
-    public Task<(StepResult Result, long Tokens)> TrainStepAsync(long step) => _thread.RunAsync(() =>
-    {
-        if (step != Step) throw new InvalidOperationException($"the replica is at step {Step}, not {step}");
-        var result = _worker!.TrainStep(step, _options.Layout, _reducer!, out var tokens, _buckets);
-        Step = step + 1;
-        return (result, tokens);
-    });
+    protected override StepResult Train(long step, out long tokens) => _worker!.TrainStep(step, _options.Layout, Reducer!, out tokens, Buckets);
 
-    public Task<string> SaveCheckpointAsync(long tokens, double loss) => _thread.RunAsync(() =>
-        TrainingCheckpoint.Save(_options.CheckpointsDirectory, _replica!, new TrainerState { Step = Step, Tokens = tokens, Loss = loss, Job = _options.Job }));
+    public override Task SaveModelAsync(string directory) => OnThread(() => Replica!.Model.SavePretrained(directory, _options.TokenizerDirectory));
 
-    public Task SaveModelAsync(string directory) => _thread.RunAsync(() => _replica!.Model.SavePretrained(directory, _options.TokenizerDirectory));
-
-    public async ValueTask DisposeAsync()
-    {
-        try
-        {
-            await _thread.RunAsync(() =>
-            {
-                _buckets?.Dispose();
-                _reducer?.Dispose();
-                _replica?.Dispose();
-                _corpus?.Dispose();
-            });
-        }
-        finally { _thread.Dispose(); }
-    }
+    protected override void DisposeOnThread() => _corpus?.Dispose();
 }
