@@ -4,7 +4,7 @@ using Cluster.Bench;
 //        Cluster.Bench model [--batch 8] [--seqs 128,512] [--repeats 3] [--trace DIR] [--reference-env NAME=VALUE]
 //                            [--device cuda --dtype bfloat16 --iters 20 --python python3]   (the GPU machine: against transformers)
 //        Cluster.Bench runtime [--calls 20000] [--megabytes 64,256] [--repeats 3]
-//        Cluster.Bench train [--megabytes 4,64,256] [--steps 30] [--repeats 3]
+//        Cluster.Bench train [--megabytes 4,64,256] [--steps 30] [--repeats 3] [--parts allreduce,pretrain,finetune]
 //        Cluster.Bench tokenizer [--model-dir artifacts/gpt2] [--text FILE] [--node-modules DIR] [--repeats 3]
 //                                [--corpus data/demo/wordnet-glosses.txt] [--wordpiece-dir artifacts/bench/wordpiece]
 //        Cluster.Bench wordpiece [--text FILE] [--corpus FILE] [--repeats 3]   (the tokenizer suite's WordPiece half alone)

@@ -25,10 +25,14 @@ internal static class TrainBench
 {
     public static int Run(BenchOptions options)
     {
-        var sizes = options.Get("megabytes", "4,64,256").Split(',').Select(int.Parse).ToArray();
-        AllReduce(sizes, Math.Max(options.Repeats, 3));
-        Console.WriteLine();
-        Scaling(options).GetAwaiter().GetResult();
+        var parts = options.Get("parts", "allreduce,pretrain,finetune").Split(',');
+        if (parts.Contains("allreduce"))
+        {
+            var sizes = options.Get("megabytes", "4,64,256").Split(',').Select(int.Parse).ToArray();
+            AllReduce(sizes, Math.Max(options.Repeats, 3));
+            Console.WriteLine();
+        }
+        if (parts.Contains("pretrain") || parts.Contains("finetune")) Scaling(options, parts.Contains("pretrain"), parts.Contains("finetune")).GetAwaiter().GetResult();
         return 0;
     }
 
@@ -123,7 +127,7 @@ internal static class TrainBench
 
     // ---- (2) scaling ----------------------------------------------------------------------------------------------
 
-    static async Task Scaling(BenchOptions options)
+    static async Task Scaling(BenchOptions options, bool pretraining, bool fineTuning)
     {
         var repoRoot = Path.GetFullPath(Path.Combine(options.ScriptDir, ".."));
         var steps = int.Parse(options.Get("steps", "30"));
@@ -149,30 +153,35 @@ internal static class TrainBench
                 await Task.Delay(200);
             }
 
-            Console.WriteLine($"Masked-LM pretraining, RoBERTa {config.num_hidden_layers} layers × {config.hidden_size} (vocab {config.vocab_size}), sequence 128, batch 8 per worker,");
-            Console.WriteLine($"the demo corpus; each worker in its own Cluster.Silo process with 1 libtorch thread; {steps} steps, the first 3 not counted");
-            Console.WriteLine();
-            Console.WriteLine("| workers | all-reduce | buckets | global batch | tokens/s | scaling efficiency | all-reduce ms/step | waited for after backward, ms/step | hidden behind backward |");
-            Console.WriteLine("|---|---|---|---|---|---|---|---|---|");
-            var single = await Measure(connection, "scaling-1", 1, "collective", 0, tokenizer, data, config, work, steps);
-            Console.WriteLine($"| 1 | (none) | | 8 | {single.TokensPerSecond:F0} | 1 (the reference) | | | |");
-            foreach (var backend in new[] { "collective", "coordinator" })
-                foreach (var megabytes in new[] { 0, 25, 4 })
-                {
-                    var two = await Measure(connection, $"scaling-2-{backend}-{megabytes}", 2, backend, megabytes, tokenizer, data, config, work, steps);
-                    Console.WriteLine($"| 2 | {backend} | {(megabytes == 0 ? "none: after backward" : $"{megabytes} MB")} | 16 | {two.TokensPerSecond:F0} | " +
-                                      $"{two.TokensPerSecond / (2 * single.TokensPerSecond):F2} | {two.AllReduceMs:F1} | {two.ExposedMs:F1} | {1 - two.ExposedMs / two.AllReduceMs:P0} |");
-                }
-            Console.WriteLine();
-            Console.WriteLine($"The model's gradients are {ParameterMegabytes(config):F1} MB; buckets are taken from the last layer back, the first 1 MB (as DDP).");
-            Console.WriteLine("Times are the slower worker's, averaged over the counted steps.");
-            Console.WriteLine();
-            await FineTuning(connection, config, tokenizer, work, repoRoot, steps);
+            if (pretraining) await Pretraining(connection, config, tokenizer, data, work, steps);
+            if (fineTuning) await FineTuning(connection, config, tokenizer, work, repoRoot, steps);
         }
         finally
         {
             foreach (var silo in new[] { siloB, siloA }) if (!silo.HasExited) { silo.Kill(); silo.WaitForExit(); }
         }
+    }
+
+    static async Task Pretraining(ClusterConnection connection, RobertaConfig config, string tokenizer, string data, string work, int steps)
+    {
+        Console.WriteLine($"Masked-LM pretraining, RoBERTa {config.num_hidden_layers} layers × {config.hidden_size} (vocab {config.vocab_size}), sequence 128, batch 8 per worker,");
+        Console.WriteLine($"the demo corpus; each worker in its own Cluster.Silo process with 1 libtorch thread; {steps} steps, the first 3 not counted");
+        Console.WriteLine();
+        Console.WriteLine("| workers | all-reduce | buckets | global batch | tokens/s | scaling efficiency | all-reduce ms/step | waited for after backward, ms/step | hidden behind backward |");
+        Console.WriteLine("|---|---|---|---|---|---|---|---|---|");
+        var single = await Measure(connection, "scaling-1", 1, "collective", 0, tokenizer, data, config, work, steps);
+        Console.WriteLine($"| 1 | (none) | | 8 | {single.TokensPerSecond:F0} | 1 (the reference) | | | |");
+        foreach (var backend in new[] { "collective", "coordinator" })
+            foreach (var megabytes in new[] { 0, 25, 4 })
+            {
+                var two = await Measure(connection, $"scaling-2-{backend}-{megabytes}", 2, backend, megabytes, tokenizer, data, config, work, steps);
+                Console.WriteLine($"| 2 | {backend} | {(megabytes == 0 ? "none: after backward" : $"{megabytes} MB")} | 16 | {two.TokensPerSecond:F0} | " +
+                                  $"{two.TokensPerSecond / (2 * single.TokensPerSecond):F2} | {two.AllReduceMs:F1} | {two.ExposedMs:F1} | {1 - two.ExposedMs / two.AllReduceMs:P0} |");
+            }
+        Console.WriteLine();
+        Console.WriteLine($"The model's gradients are {ParameterMegabytes(config):F1} MB; buckets are taken from the last layer back, the first 1 MB (as DDP).");
+        Console.WriteLine("Times are the slower worker's, averaged over the counted steps.");
+        Console.WriteLine();
     }
 
     /// <summary>Sequence classification at 128 tokens (each example eight demo glosses, truncated; labelled with the

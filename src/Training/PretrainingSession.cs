@@ -1,13 +1,8 @@
 using Cluster.Model.Configuration;
 using Cluster.Model.Tokenization;
-using Cluster.Torch;
-using Cluster.Torch.Distributed;
 using Cluster.Training.Batching;
-using Cluster.Training.Checkpoints;
 using Cluster.Training.Data;
 using Cluster.Training.Masking;
-using Cluster.Training.Reduction;
-using Cluster.Training.Threading;
 
 namespace Cluster.Training;
 

@@ -79,6 +79,20 @@ public sealed class FinetuneCommandTests : IClassFixture<TestCorpus>, IDisposabl
     }
 
     [Fact]
+    public async Task A_job_resumes_from_its_checkpoint()
+    {
+        var output = Fresh("resumed");
+        var first = await ClusterCli.RunAsync(Args(Head.TokenClassification, output, "--max-steps", "4", "--checkpoint-every", "2"));
+        Assert.True(first.ExitCode == 0, first.Stderr + first.Stdout);
+        var resumed = await ClusterCli.RunAsync(Args(Head.TokenClassification, output, "--max-steps", "6", "--resume"));
+        Assert.True(resumed.ExitCode == 0, resumed.Stderr + resumed.Stdout);
+        Assert.Contains("resuming from", resumed.Stdout);
+        Assert.Contains("resumed at step 4", resumed.Stdout);
+        Assert.Equal(7, File.ReadAllLines(Path.Combine(output, "metrics.csv")).Length);
+        Assert.Contains("eval_f1", File.ReadAllText(Path.Combine(output, "eval_results.json")));
+    }
+
+    [Fact]
     public async Task Bad_input_is_refused_in_one_line_before_any_job_starts()
     {
         string Write(string name, string text)
