@@ -21,11 +21,7 @@ public sealed class FinetuneCommandTests : IClassFixture<TestCorpus>, IDisposabl
         _corpus = corpus;
         _root = Directory.CreateTempSubdirectory("cluster-finetune-cli-").FullName;
         _tasks = new FineTuningTasks(Path.Combine(_root, "data"));
-        _model = Path.Combine(_root, "pretrained");
-        using var scope = torch.NewDisposeScope();
-        torch.manual_seed(3);
-        using var model = TaskModel.Create(corpus.TinyConfig(), Head.MaskedLM);
-        model.SavePretrained(_model, corpus.TokenizerDirectory);
+        _model = FreshModel.Save(corpus.TinyConfig(), corpus.TokenizerDirectory, Path.Combine(_root, "pretrained"), 3);
     }
 
     public void Dispose() => Directory.Delete(_root, recursive: true);

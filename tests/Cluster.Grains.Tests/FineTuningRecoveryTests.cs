@@ -18,10 +18,7 @@ public sealed class FineTuningRecoveryTests(RecoveryFixture fixture, TestCorpus 
     {
         var root = Path.Combine(corpus.Root, $"finetune-recovery-{Guid.NewGuid():N}");
         var tasks = new FineTuningTasks(Path.Combine(root, "data"));
-        var model = Path.Combine(root, "pretrained");
-        using (var scope = torch.NewDisposeScope())
-        using (var fresh = TaskModel.Create(corpus.TinyConfig(), Head.MaskedLM))
-            fresh.SavePretrained(model, corpus.TokenizerDirectory);
+        var model = FreshModel.Save(corpus.TinyConfig(), corpus.TokenizerDirectory, Path.Combine(root, "pretrained"), 11);
 
         var client = fixture.Cluster.Client;
         var registry = client.GetGrain<IDeviceRegistryGrain>(DeviceRegistry.Key);

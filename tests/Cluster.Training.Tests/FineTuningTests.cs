@@ -26,14 +26,7 @@ public sealed class FineTuningTests : IDisposable
         (_corpus, _output) = (corpus, output);
         _root = Directory.CreateTempSubdirectory("cluster-finetune-").FullName;
         _tasks = new FineTuningTasks(Path.Combine(_root, "data"));
-        BaseModel = Path.Combine(_root, "base");
-        using var scope = torch.NewDisposeScope();
-        lock (PretrainingReplica.InitializationLock)
-        {
-            torch.manual_seed(Seed);
-            using var model = TaskModel.Create(corpus.TinyConfig(), Head.MaskedLM);
-            model.SavePretrained(BaseModel, corpus.TokenizerDirectory);
-        }
+        BaseModel = FreshModel.Save(corpus.TinyConfig(), corpus.TokenizerDirectory, Path.Combine(_root, "base"), Seed);
     }
 
     /// <summary>A freshly initialised tiny RoBERTa (masked-LM head), saved as a model directory with its tokenizer.</summary>

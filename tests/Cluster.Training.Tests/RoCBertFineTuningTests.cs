@@ -21,14 +21,7 @@ public sealed class RoCBertFineTuningTests : IClassFixture<RoCBertCorpus>, IDisp
         (_corpus, _output) = (corpus, output);
         _root = Directory.CreateTempSubdirectory("cluster-rocbert-finetune-").FullName;
         _tasks = new FineTuningTasks(Path.Combine(_root, "data"));
-        _model = Path.Combine(_root, "base");
-        using var scope = torch.NewDisposeScope();
-        lock (PretrainingReplica.InitializationLock)
-        {
-            torch.manual_seed(5);
-            using var model = TaskModel.Create(corpus.TinyConfig(), Head.MaskedLM);
-            model.SavePretrained(_model, corpus.TokenizerDirectory);
-        }
+        _model = FreshModel.Save(corpus.TinyConfig(), corpus.TokenizerDirectory, Path.Combine(_root, "base"), 5);
     }
 
     public void Dispose() => Directory.Delete(_root, recursive: true);
