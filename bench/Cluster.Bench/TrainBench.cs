@@ -184,7 +184,7 @@ internal static class TrainBench
         Console.WriteLine();
     }
 
-    /// <summary>Sequence classification at 128 tokens (each example eight demo glosses, truncated; labelled with the
+    /// <summary>Sequence classification at 128 tokens (each example sixteen demo glosses, truncated to 128 tokens; labelled with the
     /// first one's part of speech) from a fresh model of the same size, 1 and 2 workers, in the same silo processes.</summary>
     static async Task FineTuning(ClusterConnection connection, RobertaConfig config, string tokenizer, string work, string repoRoot, int steps)
     {
@@ -193,18 +193,18 @@ internal static class TrainBench
         using (var fresh = Cluster.Model.Tasks.TaskModel.Create(config, Cluster.Model.Tasks.Head.MaskedLM)) fresh.SavePretrained(model, tokenizer);
         var lines = File.ReadAllLines(Path.Combine(repoRoot, "data", "demo", "wordnet-glosses.txt"));
         const int nouns = 13685; // scripts/make_demo_corpus.sh writes the noun glosses, then the verb glosses
-        var rows = Enumerable.Range(0, lines.Length / 8).Select(i => System.Text.Json.JsonSerializer.Serialize(new
+        var rows = Enumerable.Range(0, lines.Length / 16).Select(i => System.Text.Json.JsonSerializer.Serialize(new
         {
-            text = string.Join(" ", lines.Skip(i * 8).Take(8).Select(l => l[(l.IndexOf(": ", StringComparison.Ordinal) + 2)..])),
-            label = i * 8 < nouns ? "noun" : "verb",
+            text = string.Join(" ", lines.Skip(i * 16).Take(16).Select(l => l[(l.IndexOf(": ", StringComparison.Ordinal) + 2)..])),
+            label = i * 16 < nouns ? "noun" : "verb",
         })).ToArray();
         var train = Path.Combine(work, "finetune-train.jsonl");
         File.WriteAllLines(train, rows);
         Console.WriteLine($"Fine-tuning sequence classification at 128 tokens (demo glosses, truncated), the same model with a fresh head, batch 8 per");
         Console.WriteLine($"worker, the same silo processes (1 libtorch thread each); {steps} steps, the first 3 not counted, evaluation not timed");
         Console.WriteLine();
-        Console.WriteLine("| workers | global batch | samples/s | scaling efficiency |");
-        Console.WriteLine("|---|---|---|---|");
+        Console.WriteLine("| workers | global batch | samples/s | scaling efficiency | step ms | all-reduce ms/step | waited for after backward, ms/step |");
+        Console.WriteLine("|---|---|---|---|---|---|---|");
         double? reference = null;
         foreach (var workers in new[] { 1, 2 })
         {
@@ -223,7 +223,8 @@ internal static class TrainBench
             var counted = progress.Steps.Where(s => s.Step >= 3).ToList();
             var samples = counted.Count * 8.0 * workers / counted.Sum(s => s.Seconds);
             reference ??= samples;
-            Console.WriteLine($"| {workers} | {8 * workers} | {samples:F1} | {(workers == 1 ? "1 (the reference)" : $"{samples / (2 * reference.Value):F2}")} |");
+            Console.WriteLine($"| {workers} | {8 * workers} | {samples:F1} | {(workers == 1 ? "1 (the reference)" : $"{samples / (2 * reference.Value):F2}")} | " +
+                              $"{counted.Average(s => s.Seconds) * 1e3:F0} | {counted.Average(s => s.AllReduceSeconds) * 1e3:F1} | {counted.Average(s => s.ExposedAllReduceSeconds) * 1e3:F1} |");
         }
     }
 
