@@ -116,6 +116,6 @@ public sealed class FineTuningMetricsTests
     [Fact]
     public void Answer_text_is_cut_in_code_points()
     {
-        Assert.Equal("b😀c", AnswerSpans.Slice("a😀b😀c", 2, 5));
+        Assert.Equal("b😀c", CodePoints.Slice("a😀b😀c", 2, 5));
     }
 }

@@ -1,11 +1,11 @@
 using System.CommandLine;
 using System.Globalization;
-using System.Text.Json;
 using Cluster.Client.Training;
 using Cluster.Grains;
 using Cluster.Model.Checkpoints;
 using Cluster.Model.Tasks;
 using Cluster.Training;
+using Cluster.Training.Evaluation;
 using Cluster.Training.FineTuning;
 
 namespace Cluster.Client.Commands;
@@ -126,12 +126,9 @@ internal static class FinetuneCommand
         var seconds = steps.Sum(s => s.Seconds);
         metrics["train_samples_per_second"] = seconds > 0 ? steps.Count * (double)spec.GlobalBatch / seconds : 0;
         if (metricsOut is not null)
-            File.WriteAllText(metricsOut, JsonSerializer.Serialize(metrics, new JsonSerializerOptions
-            {
-                WriteIndented = true, NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals,
-            }));
+            File.WriteAllText(metricsOut, MetricsReport.ToJson(metrics));
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"done: {status.Step} steps, loss {steps.FirstOrDefault()?.Loss:F4} → {steps.LastOrDefault()?.Loss:F4}; {string.Join(", ", final.Where(kv => !kv.Key.EndsWith("_samples")).Select(kv => $"{kv.Key} {kv.Value:0.####}"))}"));
+            $"done: {status.Step} steps, loss {steps.FirstOrDefault()?.Loss:F4} → {steps.LastOrDefault()?.Loss:F4}; {MetricsReport.Line(final)}"));
         Console.WriteLine($"model: {spec.OutputDirectory}   metrics: {Path.Combine(spec.OutputDirectory, "eval_results.json")}");
         return 0;
     }

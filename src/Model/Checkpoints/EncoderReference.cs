@@ -43,6 +43,7 @@ public sealed record EncoderReference(string Path, string Sha256)
         config.extra[ConfigKey] = JsonSerializer.SerializeToElement(new Dictionary<string, string> { ["path"] = Path, ["sha256"] = Sha256 });
         try
         {
+            using var scope = torch.NewDisposeScope();
             var head = StateDictLoader.Unique(model).Where(kv => !kv.Key.StartsWith(basePrefix + ".", StringComparison.Ordinal)).ToList();
             if (head.Count == 0) throw new CheckpointException($"{model.GetType().Name} has no tensor outside {basePrefix}: there is no head to save");
             config.Save(System.IO.Path.Combine(dir, Pretrained.ConfigFile));
@@ -58,11 +59,13 @@ public sealed record EncoderReference(string Path, string Sha256)
         var encoderDirectory = System.IO.Path.IsPathRooted(Path) ? Path : System.IO.Path.Combine(headDirectory, Path);
         if (!Directory.Exists(encoderDirectory))
             throw new CheckpointException($"{headDirectory}: its encoder {encoderDirectory} is not there (config.json's {ConfigKey})");
-        using var scope = torch.NewDisposeScope();
-        var (tensors, weights) = Pretrained.ReadWeights(encoderDirectory);
+        // Checked before the tensors are read: other weights are refused without loading them.
+        var weights = Pretrained.WeightsPath(encoderDirectory);
         var hash = Hash(weights);
         if (hash != Sha256)
             throw new CheckpointException($"{headDirectory}: the head was trained on an encoder whose weights hash {Sha256[..12]}…, but {weights} hashes {hash[..12]}…");
+        using var scope = torch.NewDisposeScope();
+        var (tensors, _) = Pretrained.ReadWeights(encoderDirectory);
         var prefix = basePrefix + ".";
         // The encoder's own head (a masked-LM directory's lm_head) is skipped, as from_pretrained skips it.
         var encoderResult = StateDictLoader.Load(model, tensors, basePrefix, strict: true, source: weights, allowNewHead: true);

@@ -25,7 +25,7 @@ public static class AnswerSpans
                 foreach (var e in Top(end, nBest, offsets.Length))
                 {
                     if (offsets[s] is not { } first || offsets[e] is not { } last || e < s || e - s + 1 > maxAnswerLength) continue;
-                    candidates.Add((start[s] + end[e], start[s], end[e], Slice(example.Context, first.Start, last.End)));
+                    candidates.Add((start[s] + end[e], start[s], end[e], CodePoints.Slice(example.Context, first.Start, last.End) ?? ""));
                 }
         }
         if (withNoAnswer && nullScore is { } n) candidates.Add((n.Score, n.Start, n.End, ""));
@@ -43,18 +43,4 @@ public static class AnswerSpans
     /// stable argsort read backwards gives the last: ties are rare in float logits).</summary>
     static IEnumerable<int> Top(float[] logits, int n, int length) =>
         Enumerable.Range(0, Math.Min(length, logits.Length)).OrderByDescending(i => logits[i]).Take(n);
-
-    /// <summary>The text between two code-point offsets (Python's <c>context[a:b]</c>).</summary>
-    public static string Slice(string text, int start, int end)
-    {
-        int from = -1, to = text.Length, i = 0;
-        for (var cp = 0; ; cp++)
-        {
-            if (cp == start) from = i;
-            if (cp == end) { to = i; break; }
-            if (i >= text.Length) break;
-            i += char.IsHighSurrogate(text[i]) && i + 1 < text.Length && char.IsLowSurrogate(text[i + 1]) ? 2 : 1;
-        }
-        return from < 0 || to < from ? "" : text[from..to];
-    }
 }

@@ -14,10 +14,9 @@ public sealed class FeatureEncoder(Tokenizer tokenizer, int maxLength, int docSt
     public const int IgnoreIndex = -100;
 
     public Tokenizer Tokenizer { get; } = tokenizer;
-    public int MaxLength { get; } = maxLength;
 
     EncodeOptions Truncating(TruncationStrategy strategy = TruncationStrategy.LongestFirst, bool windows = false) =>
-        new() { MaxLength = MaxLength, Truncation = strategy, Stride = windows ? docStride : 0, ReturnOverflowingTokens = windows };
+        new() { MaxLength = maxLength, Truncation = strategy, Stride = windows ? docStride : 0, ReturnOverflowingTokens = windows };
 
     EncodedRow Row(TokenEncoding e) => new(e.InputIds, Tokenizer.ReturnsTokenTypeIds ? e.TokenTypeIds : null, e.InputShapeIds, e.InputPronunciationIds);
 
@@ -50,17 +49,6 @@ public sealed class FeatureEncoder(Tokenizer tokenizer, int maxLength, int docSt
             previous = wordIds[t];
         }
         return labels;
-    }
-
-    /// <summary>The first token of each word, and the word count the (possibly truncated) row covers.</summary>
-    public static IEnumerable<(int Token, int Word)> FirstTokens(IReadOnlyList<int?> wordIds)
-    {
-        int? previous = null;
-        for (var t = 0; t < wordIds.Count; t++)
-        {
-            if (wordIds[t] is { } w && w != previous) yield return (t, w);
-            previous = wordIds[t];
-        }
     }
 
     public Feature[] QuestionAnswering(IReadOnlyList<QuestionExample> examples)

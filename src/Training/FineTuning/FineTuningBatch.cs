@@ -1,5 +1,6 @@
 using Cluster.Model.Tasks;
 using Cluster.Torch;
+using Cluster.Training.Batching;
 
 namespace Cluster.Training.FineTuning;
 
@@ -63,7 +64,7 @@ public sealed class FineTuningBatch
     {
         Tensor Ids(int[] values)
         {
-            var t = torch.tensor(values.Select(v => (long)v).ToArray(), [Features.Length * Choices, Length]).to(device);
+            var t = HostIds.ToTensor(values, Features.Length * Choices, Length, device);
             return Head == Head.MultipleChoice ? t.view(Features.Length, Choices, Length) : t;
         }
         var inputs = new Dictionary<string, Tensor> { ["input_ids"] = Ids(InputIds), ["attention_mask"] = Ids(AttentionMask) };
@@ -83,8 +84,7 @@ public sealed class FineTuningBatch
         return torch.tensor(Features.SelectMany(f => f.Targets!).ToArray(), [Features.Length, width]).to(device);
     }
 
-    public Tensor TokenLabelTensor(Device device) =>
-        torch.tensor(TokenLabels!.Select(v => (long)v).ToArray(), [Features.Length, Length]).to(device);
+    public Tensor TokenLabelTensor(Device device) => HostIds.ToTensor(TokenLabels!, Features.Length, Length, device);
 
     public (Tensor Start, Tensor End) Positions(Device device) =>
         (torch.tensor(Features.Select(f => (long)f.StartPosition).ToArray(), [Features.Length]).to(device),

@@ -26,7 +26,7 @@ public static class FineTuningInputs
         if (head == Head.QuestionAnswering && (options.DocStride < 0 || options.DocStride >= options.MaxLength - 8))
             throw new ArgumentException($"--doc-stride {options.DocStride} must be at least 0 and leave room for a question within --max-length {options.MaxLength}");
         var task = FineTuningTask.Load(head, tokenizer, trainFile, evalFile, options);
-        if (testFile is not null) FineTuningTask.Load(head, tokenizer, trainFile, testFile, options with { Problem = task.Spec.Problem });
+        if (testFile is not null) task.WithEvaluation(testFile);
         var checkpoints = Path.Combine(outputDirectory, "checkpoints");
         if (resume)
             return (task, TrainingCheckpoint.Latest(checkpoints) ?? throw new ArgumentException($"--resume: no complete checkpoint under {checkpoints}"));

@@ -53,9 +53,7 @@ public sealed class FineTuningSession : TrainingSession<FineTuningReplica>
         var o = _options;
         if (!test) return _worker!.Task.Evaluate(Replica!, o.EvalBatchSize);
         var path = o.TestFile ?? throw new InvalidOperationException("the job has no test file");
-        var labels = Replica!.Spec.Labels.Count > 0 ? Replica.Spec.Labels : null;
-        var testTask = FineTuningTask.Load(o.Task, _worker!.Task.Tokenizer, o.TrainFile, path, o.TaskOptions with { Problem = Replica.Spec.Problem }, labels);
-        return testTask.Evaluate(Replica, o.EvalBatchSize).ToDictionary(kv => "test_" + kv.Key["eval_".Length..], kv => kv.Value);
+        return _worker!.Task.WithEvaluation(path).Evaluate(Replica!, o.EvalBatchSize).ToDictionary(kv => "test_" + kv.Key["eval_".Length..], kv => kv.Value);
     });
 
     /// <summary>The fine-tuned model as a Hugging Face directory (with a frozen encoder: the head, referencing the

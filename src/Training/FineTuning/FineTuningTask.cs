@@ -30,25 +30,32 @@ public sealed record TaskOptions
 /// </summary>
 public sealed class FineTuningTask
 {
-    readonly Func<IReadOnlyList<FeatureScores>, Dictionary<string, double>> _score;
+    /// <summary>An evaluation file encoded, with how its scores become metrics.</summary>
+    sealed record EvaluationSet(Feature[] Features, int Examples, Func<IReadOnlyList<FeatureScores>, Dictionary<string, double>> Score);
 
-    FineTuningTask(HeadSpec spec, Tokenizer tokenizer, Feature[] train, Feature[] eval, int evalExamples,
-                   Func<IReadOnlyList<FeatureScores>, Dictionary<string, double>> score, int padTo = 0)
+    readonly Func<string, EvaluationSet> _readEvaluation;
+    readonly EvaluationSet _eval;
+
+    FineTuningTask(HeadSpec spec, Tokenizer tokenizer, Feature[] train, Func<string, EvaluationSet> readEvaluation, string evalPath, int padTo = 0)
     {
-        (Spec, Tokenizer, Train, Eval, EvalExamples, _score, PadTo) = (spec, tokenizer, train, eval, evalExamples, score, padTo);
+        (Spec, Tokenizer, Train, _readEvaluation, PadTo) = (spec, tokenizer, train, readEvaluation, padTo);
+        _eval = readEvaluation(evalPath);
     }
 
     public HeadSpec Spec { get; }
     public Tokenizer Tokenizer { get; }
     public Feature[] Train { get; }
-    public Feature[] Eval { get; }
+    public Feature[] Eval => _eval.Features;
     /// <summary>Evaluation examples (question answering has more features than examples).</summary>
-    public int EvalExamples { get; }
+    public int EvalExamples => _eval.Examples;
     /// <summary>The length every batch is padded to at least (question answering: the max length; else 0, the longest row).</summary>
     public int PadTo { get; }
 
     /// <summary>A batch of these features, padded as the task pads.</summary>
     public FineTuningBatch Batch(IReadOnlyList<Feature> features) => FineTuningBatch.Build(Spec.Head, features, Tokenizer.PadTokenId, PadTo);
+
+    /// <summary>The same task (labels, training features) scored on another labelled file: a test set.</summary>
+    public FineTuningTask WithEvaluation(string path) => new(Spec, Tokenizer, Train, _readEvaluation, path, PadTo);
 
     /// <param name="knownLabels">the model's own labels when it already carries a head with names (they are kept)</param>
     public static FineTuningTask Load(Head head, Tokenizer tokenizer, string trainPath, string evalPath, TaskOptions? options = null,
@@ -61,10 +68,11 @@ public sealed class FineTuningTask
             {
                 var encoder = new FeatureEncoder(tokenizer, o.MaxLength);
                 var (labels, train) = SequenceClassificationData.ReadTraining(trainPath, o.Problem, knownLabels, o.NumLabels);
-                var eval = SequenceClassificationData.ReadEvaluation(evalPath, labels);
-                var spec = new HeadSpec(head, labels.Names, labels.Problem);
-                return new FineTuningTask(spec, tokenizer, encoder.SequenceClassification(train, labels), encoder.SequenceClassification(eval, labels),
-                    eval.Length, scores => SequenceClassificationScores(labels, eval, scores));
+                return new FineTuningTask(new HeadSpec(head, labels.Names, labels.Problem), tokenizer, encoder.SequenceClassification(train, labels), path =>
+                {
+                    var eval = SequenceClassificationData.ReadEvaluation(path, labels);
+                    return new EvaluationSet(encoder.SequenceClassification(eval, labels), eval.Length, scores => SequenceClassificationScores(labels, eval, scores));
+                }, evalPath);
             }
             case Head.TokenClassification:
             {
@@ -72,27 +80,36 @@ public sealed class FineTuningTask
                 if (tokenizer is RobertaTokenizer roberta) tokenizer = roberta.WithPrefixSpace();
                 var encoder = new FeatureEncoder(tokenizer, o.MaxLength);
                 var (tags, train) = TokenClassificationData.ReadTraining(trainPath, knownLabels);
-                var eval = encoder.TokenClassification(TokenClassificationData.ReadEvaluation(evalPath, tags));
-                return new FineTuningTask(new HeadSpec(head, tags), tokenizer, encoder.TokenClassification(train), eval, eval.Length,
-                    scores => EntityScores(tags, eval, scores));
+                return new FineTuningTask(new HeadSpec(head, tags), tokenizer, encoder.TokenClassification(train), path =>
+                {
+                    var eval = encoder.TokenClassification(TokenClassificationData.ReadEvaluation(path, tags));
+                    return new EvaluationSet(eval, eval.Length, scores => EntityScores(tags, eval, scores));
+                }, evalPath);
             }
             case Head.QuestionAnswering:
             {
                 var encoder = new FeatureEncoder(tokenizer, o.MaxLength, o.DocStride);
                 var train = QuestionAnsweringData.Read(trainPath);
-                var eval = QuestionAnsweringData.Read(evalPath);
-                var withNoAnswer = train.Concat(eval).Any(x => x.Answers.Length == 0);
-                var evalFeatures = encoder.QuestionAnswering(eval);
-                return new FineTuningTask(new HeadSpec(head, []), tokenizer, encoder.QuestionAnswering(train), evalFeatures, eval.Length,
-                    scores => SquadScores(eval, evalFeatures, scores, withNoAnswer, o), padTo: o.MaxLength);
+                return new FineTuningTask(new HeadSpec(head, []), tokenizer, encoder.QuestionAnswering(train), path =>
+                {
+                    var eval = QuestionAnsweringData.Read(path);
+                    var withNoAnswer = train.Concat(eval).Any(x => x.Answers.Length == 0);
+                    var features = encoder.QuestionAnswering(eval);
+                    return new EvaluationSet(features, eval.Length, scores => SquadScores(eval, features, scores, withNoAnswer, o));
+                }, evalPath, padTo: o.MaxLength);
             }
             case Head.MultipleChoice:
             {
                 var encoder = new FeatureEncoder(tokenizer, o.MaxLength);
                 var train = MultipleChoiceData.Read(trainPath);
-                var eval = MultipleChoiceData.Read(evalPath, train[0].Endings.Length);
-                return new FineTuningTask(new HeadSpec(head, []), tokenizer, encoder.MultipleChoice(train), encoder.MultipleChoice(eval), eval.Length,
-                    scores => new() { ["eval_accuracy"] = ClassificationMetrics.Accuracy(eval.Select(x => x.Label).ToArray(), scores.Select(s => ArgMax(s.Logits)).ToArray()) });
+                return new FineTuningTask(new HeadSpec(head, []), tokenizer, encoder.MultipleChoice(train), path =>
+                {
+                    var eval = MultipleChoiceData.Read(path, train[0].Endings.Length);
+                    return new EvaluationSet(encoder.MultipleChoice(eval), eval.Length, scores => new()
+                    {
+                        ["eval_accuracy"] = ClassificationMetrics.Accuracy(eval.Select(x => x.Label).ToArray(), scores.Select(s => ArgMax(s.Logits)).ToArray()),
+                    });
+                }, evalPath);
             }
             default:
                 throw new ArgumentException($"{head.Name()} is not a fine-tuning task (known: {string.Join(", ", HeadSpec.Tasks.Select(t => t.Name()))})");
@@ -117,7 +134,7 @@ public sealed class FineTuningTask
             (lossSum, items) = (lossSum + loss, items + n);
         }
         var metrics = new Dictionary<string, double> { ["eval_loss"] = items > 0 ? lossSum / items : double.NaN };
-        foreach (var (name, value) in _score(scores)) metrics[name] = value;
+        foreach (var (name, value) in _eval.Score(scores)) metrics[name] = value;
         metrics["eval_samples"] = EvalExamples;
         return metrics;
     }

@@ -6,7 +6,7 @@ namespace Cluster.Training.FineTuning;
 /// Python string index).</summary>
 public readonly record struct Answer(string Text, int Start)
 {
-    public int End => Start + Text.EnumerateRunes().Count();
+    public int End => Start + CodePoints.Count(Text);
 }
 
 /// <summary>One question about one context; no answers: unanswerable (SQuAD v2).</summary>
@@ -52,7 +52,6 @@ public static class QuestionAnsweringData
         var id = String(qa, "id", path, where);
         var question = String(qa, "question", path, where);
         var impossible = qa.TryGetProperty("is_impossible", out var flag) && flag.ValueKind == JsonValueKind.True;
-        var codePoints = context.EnumerateRunes().Select(r => r.ToString()).ToArray();
         var answers = new List<Answer>();
         var i = 0;
         foreach (var answer in impossible ? Enumerable.Empty<JsonElement>() : Array(qa, "answers", path, where))
@@ -61,8 +60,7 @@ public static class QuestionAnsweringData
             var text = String(answer, "text", path, at);
             if (!answer.TryGetProperty("answer_start", out var start) || !start.TryGetInt32(out var begin))
                 throw new FineTuningDataException(path, at, "answer_start", "missing or not an integer");
-            var length = text.EnumerateRunes().Count();
-            var found = begin >= 0 && begin + length <= codePoints.Length ? string.Concat(codePoints.Skip(begin).Take(length)) : null;
+            var found = CodePoints.Slice(context, begin, begin + CodePoints.Count(text));
             if (found != text)
                 throw new FineTuningDataException(path, at, "answer_start",
                     $"the context at {begin} reads '{found ?? "(past its end)"}', not the answer '{text}' (question {id})");

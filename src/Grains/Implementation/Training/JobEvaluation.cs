@@ -1,6 +1,5 @@
-using System.Globalization;
-using System.Text.Json;
 using Cluster.Model.Tasks;
+using Cluster.Training.Evaluation;
 using Cluster.Training.FineTuning;
 
 namespace Cluster.Grains.Training;
@@ -35,16 +34,12 @@ internal static class JobEvaluation
         return values.Length == 0 ? double.NaN : LowerIsBetter(metric) ? values.Min() : values.Max();
     }
 
-    public static string Describe(IReadOnlyDictionary<string, double> metrics) =>
-        string.Join(", ", metrics.Where(kv => !kv.Key.EndsWith("_samples", StringComparison.Ordinal))
-            .Select(kv => string.Create(CultureInfo.InvariantCulture, $"{kv.Key} {kv.Value:0.####}")));
-
     public static Task WriteResultsAsync(string outputDirectory, EvaluationRecord final) => Task.Run(() =>
     {
         var metrics = final.Metrics.ToDictionary(kv => kv.Key, kv => (object)kv.Value);
         metrics["step"] = final.Step;
         var tmp = Path.Combine(outputDirectory, "eval_results.json.tmp");
-        File.WriteAllText(tmp, JsonSerializer.Serialize(metrics, new JsonSerializerOptions { WriteIndented = true, NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals }));
+        File.WriteAllText(tmp, MetricsReport.ToJson(metrics));
         File.Move(tmp, Path.Combine(outputDirectory, "eval_results.json"), overwrite: true);
     });
 }

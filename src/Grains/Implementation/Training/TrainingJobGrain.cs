@@ -273,7 +273,7 @@ public sealed class TrainingJobGrain(
         if (test && S.Evaluations.Count > 0 && S.Evaluations[^1].Step == S.Step)
             S.Evaluations[^1] = S.Evaluations[^1] with { Metrics = S.Evaluations[^1].Metrics.Concat(metrics).ToDictionary() };
         else S.Evaluations.Add(new EvaluationRecord(S.Step, metrics));
-        Event($"{(test ? "test" : "eval")} at step {S.Step}: {JobEvaluation.Describe(metrics)}");
+        Event($"{(test ? "test" : "eval")} at step {S.Step}: {Cluster.Training.Evaluation.MetricsReport.Line(metrics)}");
         if (!test && ft.SaveBest is { } metric && JobEvaluation.Improves(metric, metrics, S.BestScore))
         {
             S.BestScore = metrics[metric];
