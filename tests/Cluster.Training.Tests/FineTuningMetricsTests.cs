@@ -1,3 +1,4 @@
+using Cluster.Model.Tokenization;
 using Cluster.Training.Evaluation;
 using Cluster.Training.FineTuning;
 

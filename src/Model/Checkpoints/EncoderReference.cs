@@ -9,7 +9,7 @@ namespace Cluster.Model.Checkpoints;
 /// <summary>
 /// A head trained on a frozen encoder is saved without the encoder: its directory holds config.json, with this
 /// reference under <c>encoder_reference</c> (the encoder's model directory and the SHA-256 of its weights file), and
-/// a model.safetensors of the head's tensors alone. Loading reads the encoder's weights from the referenced directory,
+/// a model.safetensors of the head's tensors alone (and the encoder's pooler, which belongs to the head here). Loading reads the encoder's weights from the referenced directory,
 /// refusing them if their hash differs (the head was trained on other weights), then the head's.
 /// </summary>
 public sealed record EncoderReference(string Path, string Sha256)
@@ -44,7 +44,7 @@ public sealed record EncoderReference(string Path, string Sha256)
         try
         {
             using var scope = torch.NewDisposeScope();
-            var head = StateDictLoader.Unique(model).Where(kv => !kv.Key.StartsWith(basePrefix + ".", StringComparison.Ordinal)).ToList();
+            var head = StateDictLoader.Unique(model).Where(kv => IsHeadKey(kv.Key, basePrefix)).ToList();
             if (head.Count == 0) throw new CheckpointException($"{model.GetType().Name} has no tensor outside {basePrefix}: there is no head to save");
             config.Save(System.IO.Path.Combine(dir, Pretrained.ConfigFile));
             SafeTensors.Save(System.IO.Path.Combine(dir, Pretrained.WeightsFile), head, new Dictionary<string, string> { ["format"] = "pt" });
@@ -72,7 +72,8 @@ public sealed record EncoderReference(string Path, string Sha256)
         var (head, headFile) = Pretrained.ReadWeights(headDirectory);
         var own = model.state_dict();
         var expected = own.Keys.Where(k => !k.StartsWith(prefix, StringComparison.Ordinal)).ToHashSet();
-        var unexpected = head.Keys.Where(k => !expected.Contains(k)).ToList();
+        // The pooler is saved with the head (older head directories may lack it: the encoder's, or a fresh one, stays).
+        var unexpected = head.Keys.Where(k => !expected.Contains(k) && !(own.ContainsKey(k) && IsHeadKey(k, basePrefix))).ToList();
         var missing = expected.Where(k => !head.ContainsKey(k)).ToList();
         if (unexpected.Count > 0 || missing.Count > 0)
             throw new CheckpointException($"{headFile} does not fit {model.GetType().Name}'s head: missing [{string.Join(", ", missing)}]; unexpected [{string.Join(", ", unexpected)}]");
@@ -83,6 +84,11 @@ public sealed record EncoderReference(string Path, string Sha256)
         if (device.HasValue || dtype.HasValue) model.to(device ?? Device.CPU, dtype);
         return new LoadResult([], encoderResult.unexpected_keys);
     }
+
+    /// <summary>The head's tensors: everything outside the encoder, and the encoder's pooler, which a masked-LM
+    /// encoder lacks and the head's training initialised (the loader counts it as a head for the same reason).</summary>
+    static bool IsHeadKey(string key, string basePrefix) =>
+        !key.StartsWith(basePrefix + ".", StringComparison.Ordinal) || key.StartsWith(basePrefix + ".pooler.", StringComparison.Ordinal);
 
     static string Hash(string file)
     {

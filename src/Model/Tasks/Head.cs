@@ -20,4 +20,19 @@ public static class Heads
             : throw new ArgumentException($"unknown head '{name}' (known: {string.Join(", ", All)})");
 
     public static string Name(this Head head) => Names.First(n => n.head == head).name;
+
+    /// <summary>The head a Hugging Face class name stands for (config.json's architectures: RobertaForMaskedLM,
+    /// RoCBertForTokenClassification, RobertaModel, …); null for a class of another family.</summary>
+    public static Head? FromArchitecture(string architecture)
+    {
+        var suffix = architecture.StartsWith("RoCBert", StringComparison.Ordinal) ? architecture[7..]
+            : architecture.StartsWith("Roberta", StringComparison.Ordinal) ? architecture[7..] : null;
+        return suffix switch
+        {
+            "Model" => Head.Base, "ForMaskedLM" => Head.MaskedLM, "ForCausalLM" => Head.CausalLM,
+            "ForSequenceClassification" => Head.SequenceClassification, "ForTokenClassification" => Head.TokenClassification,
+            "ForQuestionAnswering" => Head.QuestionAnswering, "ForMultipleChoice" => Head.MultipleChoice, "ForPreTraining" => Head.PreTraining,
+            _ => null,
+        };
+    }
 }

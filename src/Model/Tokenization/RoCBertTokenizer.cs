@@ -36,6 +36,8 @@ public sealed class RoCBertTokenizer : Tokenizer
         Template = new Template([Id(settings.ClsToken)], [Id(settings.SepToken)], [Id(settings.SepToken)], SecondSequenceTypeIdIsOne: true);
     }
 
+    public override string MaskToken => Settings.MaskToken;
+    public override string UnkToken => Settings.UnkToken;
     public RoCBertTokenizerSettings Settings { get; }
     public override string ModelType => "roc_bert";
     public override int VocabSize => _idToToken.Length;

@@ -27,6 +27,8 @@ public sealed class RobertaTokenizer : Tokenizer
         Template = new Template([BosId], [EosId, EosId], [EosId], SecondSequenceTypeIdIsOne: false);
     }
 
+    public override string MaskToken => Settings.MaskToken;
+    public override string UnkToken => Settings.UnkToken;
     public RobertaTokenizerSettings Settings { get; }
 
     /// <summary>This tokenizer with add_prefix_space on, as <c>from_pretrained(..., add_prefix_space=True)</c> gives

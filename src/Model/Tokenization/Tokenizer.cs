@@ -52,6 +52,15 @@ public abstract class Tokenizer
     /// <summary>Joins token strings back into text (before clean-up).</summary>
     protected abstract string JoinTokens(IReadOnlyList<string> tokens);
 
+    /// <summary>HF's convert_tokens_to_string: tokens (as <see cref="IdToToken"/> gives them) back to text.</summary>
+    public string ConvertTokensToString(IReadOnlyList<string> tokens) => JoinTokens(tokens);
+
+    /// <summary>The mask token fill-mask predicts (<c>&lt;mask&gt;</c>, <c>[MASK]</c>).</summary>
+    public abstract string MaskToken { get; }
+
+    /// <summary>The token unknown text becomes.</summary>
+    public abstract string UnkToken { get; }
+
     public TokenEncoding Encode(string text, string? pair = null, EncodeOptions? options = null)
     {
         options ??= EncodeOptions.Default;

@@ -1,3 +1,4 @@
+using Cluster.Model.Tokenization;
 namespace Cluster.Training.FineTuning;
 
 /// <summary>

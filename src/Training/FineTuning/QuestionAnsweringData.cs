@@ -1,3 +1,4 @@
+using Cluster.Model.Tokenization;
 using System.Text.Json;
 
 namespace Cluster.Training.FineTuning;

@@ -1,4 +1,4 @@
-namespace Cluster.Training.FineTuning;
+namespace Cluster.Model.Tokenization;
 
 /// <summary>Strings indexed by code point, as Python's <c>str</c> is: SQuAD's answer_start and the tokenizer's offsets
 /// count code points, which differ from UTF-16 indices after a character outside the BMP.</summary>
