@@ -13,6 +13,8 @@ root.Subcommands.Add(DataCommand.Create());
 root.Subcommands.Add(PretrainCommand.Create());
 root.Subcommands.Add(FinetuneCommand.Create());
 root.Subcommands.Add(JobsCommand.Create());
+root.Subcommands.Add(ServeCommand.Create());
+root.Subcommands.Add(PredictCommand.Create());
 try
 {
     return root.Parse(args).Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
@@ -20,7 +22,7 @@ try
 catch (Exception e) when (e is ArgumentException or IOException or UnauthorizedAccessException or Cluster.Torch.TorchException
                                or Cluster.Model.Configuration.ConfigException or Cluster.Model.Checkpoints.CheckpointException
                                or Cluster.Model.Tokenization.TokenizerException
-                               or Cluster.Client.Connection.ClusterConnectException or Cluster.Training.Data.CorpusException or Cluster.Training.FineTuning.FineTuningDataException or Cluster.Silo.SiloStartException or Orleans.Runtime.OrleansException or TimeoutException)
+                               or Cluster.Client.Connection.ClusterConnectException or Cluster.Training.Data.CorpusException or Cluster.Training.FineTuning.FineTuningDataException or Cluster.Silo.SiloStartException or Cluster.Grains.DeploymentException or Orleans.Runtime.OrleansException or TimeoutException)
 {
     Console.Error.WriteLine($"cluster: {e.Message}");
     return 1;

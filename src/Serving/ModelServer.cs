@@ -62,8 +62,16 @@ public sealed class ModelServer : IDisposable
 
     string Describe() => string.Join(", ", Replica.Heads.Select(h => h.Name == h.Task.Name() ? h.Name : $"{h.Name} ({h.Task.Name()})"));
 
+    /// <summary>The pseudo-task that answers the tokens of each input (TEI's <c>/tokenize</c>) without the model.</summary>
+    public const string TokenizeTarget = "tokenize";
+
     public async Task<string> InferAsync(string target, string requestJson)
     {
+        if (target == TokenizeTarget)
+        {
+            using var tokenize = Parse(requestJson);
+            return TokenizePipeline.Answer(tokenize.RootElement, Replica.Tokenizer, Limits).ToJsonString();
+        }
         var head = Resolve(target);
         var started = Stopwatch.GetTimestamp();
         // The pipelines' answers read the request's elements again: the document lives until the answer is made.

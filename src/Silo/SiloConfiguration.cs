@@ -17,6 +17,7 @@ public static class SiloConfiguration
                             [--advertised-host IP] [--insecure-listen-any] [--cluster-secret S]
                             [--tls-cert FILE --tls-key FILE --tls-ca FILE]
                             [--probe-timeout SECONDS] [--missed-probes N] [--table-refresh SECONDS] [--i-am-alive-publish SECONDS]
+                            [--api-keys KEY[,KEY...]] [--max-request-bytes N]
         Settings also come from appsettings.json ("Silo" section) and the environment (CLUSTER_MEMBERSHIP, CLUSTER_DEVICES, ...;
         POD_NAME, POD_IP). Without TLS the silo listens on loopback only, unless --insecure-listen-any is given.
         """;
@@ -43,6 +44,8 @@ public static class SiloConfiguration
         ["--table-refresh"] = "TableRefreshSeconds",
         ["--i-am-alive-publish"] = "IAmAlivePublishSeconds",
         ["--job-watch-period"] = "JobWatchSeconds",
+        ["--api-keys"] = "ApiKeys",
+        ["--max-request-bytes"] = "MaxRequestBytes",
     };
 
     /// <summary>Switches without a value.</summary>
@@ -68,6 +71,8 @@ public static class SiloConfiguration
         ["CLUSTER_TLS_KEY"] = "TlsKey",
         ["CLUSTER_TLS_CA"] = "TlsAuthority",
         ["CLUSTER_INSECURE_LISTEN_ANY"] = "InsecureListenAny",
+        ["CLUSTER_API_KEYS"] = "ApiKeys",
+        ["CLUSTER_MAX_REQUEST_BYTES"] = "MaxRequestBytes",
         ["POD_NAME"] = "Name",
         ["POD_IP"] = "AdvertisedHost",
     };
@@ -118,6 +123,11 @@ public static class SiloConfiguration
             TlsKey = config["TlsKey"],
             TlsAuthority = config["TlsAuthority"],
             JobWatchPeriod = Seconds(config, "JobWatchSeconds", defaults.JobWatchPeriod),
+            ApiKeys = config["ApiKeys"] is { } keys ? keys.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries) : [],
+            MaxRequestBytes = config["MaxRequestBytes"] is { } bytes
+                ? int.TryParse(bytes, NumberStyles.None, CultureInfo.InvariantCulture, out var b) && b >= 1024 ? b
+                    : throw new ArgumentException($"MaxRequestBytes '{bytes}' is not a size in bytes (1024 or more)")
+                : defaults.MaxRequestBytes,
             FailureDetection = new FailureDetectionSettings
             {
                 ProbeTimeout = Seconds(config, "ProbeTimeoutSeconds", detection.ProbeTimeout),

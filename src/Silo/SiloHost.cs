@@ -4,6 +4,7 @@ using Cluster.DataPlane;
 using Cluster.Grains;
 using Cluster.Grains.Hosting;
 using Cluster.Silo.Postgres;
+using Cluster.Silo.Serving;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
@@ -99,12 +100,16 @@ public static class SiloHost
 
         builder.Services.AddSingleton(settings);
         builder.Services.AddOpenTelemetry().WithMetrics(metrics => metrics
-            .AddMeter("Microsoft.Orleans", SiloMetrics.MeterName, "Microsoft.AspNetCore.Hosting", "System.Runtime")
+            .AddMeter("Microsoft.Orleans", SiloMetrics.MeterName, Cluster.Serving.ServingMetrics.MeterName, Serving.ServingHttpMetrics.Name,
+                "Microsoft.AspNetCore.Hosting", "System.Runtime")
             .AddPrometheusExporter());
         builder.Services.AddSingleton<SiloMetrics>();
+        builder.Services.AddOpenApi();
 
         var app = builder.Build();
         app.MapHealthEndpoints();
+        app.MapServingEndpoints();
+        app.MapOpenApi("/openapi.json");
         app.MapPrometheusScrapingEndpoint("/metrics");
         app.Services.GetRequiredService<SiloMetrics>(); // its instruments exist once it does
         var log = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Cluster.Silo");

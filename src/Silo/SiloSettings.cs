@@ -37,6 +37,12 @@ public sealed record SiloSettings
     /// died, the job resumes on another silo within about this long.</summary>
     public TimeSpan JobWatchPeriod { get; init; } = TimeSpan.FromMinutes(1);
 
+    /// <summary>Bearer tokens the serving API accepts; none: it is open (health, readiness and metrics always are).</summary>
+    public IReadOnlyList<string> ApiKeys { get; init; } = [];
+
+    /// <summary>The largest request body the serving API reads (larger: 413).</summary>
+    public int MaxRequestBytes { get; init; } = 2 * 1024 * 1024;
+
     public bool UsesTls => TlsCertificate is not null;
     public bool ListensOnAnyAddress => UsesTls || InsecureListenAny;
 

@@ -13,7 +13,12 @@ public sealed class EmbeddedCluster : IAsyncDisposable
 
     public IGrainFactory GrainFactory => _silos[0].Services.GetRequiredService<IGrainFactory>();
 
-    public static async Task<EmbeddedCluster> StartAsync(int silos, CancellationToken cancellation)
+    /// <summary>Each silo's HTTP address (the serving API, health, metrics), the first silo's first.</summary>
+    public IReadOnlyList<string> HttpUrls { get; private set; } = [];
+
+    /// <param name="httpPort">the first silo's HTTP port (the others get free ones); a free one when null</param>
+    /// <param name="apiKeys">keys the silos' serving API requires</param>
+    public static async Task<EmbeddedCluster> StartAsync(int silos, CancellationToken cancellation, int? httpPort = null, IReadOnlyList<string>? apiKeys = null)
     {
         var cluster = new EmbeddedCluster();
         try
@@ -25,11 +30,13 @@ public sealed class EmbeddedCluster : IAsyncDisposable
                 {
                     ClusterId = $"embedded-{Environment.ProcessId}", Name = $"embedded-{i}",
                     Membership = MembershipSetting.Localhost(ports[0]),
-                    SiloPort = ports[4 * i], GatewayPort = ports[4 * i + 1], HttpPort = ports[4 * i + 2], BulkPort = ports[4 * i + 3],
+                    SiloPort = ports[4 * i], GatewayPort = ports[4 * i + 1], HttpPort = i == 0 && httpPort is { } p ? p : ports[4 * i + 2], BulkPort = ports[4 * i + 3],
+                    ApiKeys = apiKeys ?? [],
                 };
                 var silo = await SiloHost.BuildAsync(settings, new Dictionary<string, string?>(), cancellation, embedded: true);
                 cluster._silos.Add(silo);
                 await silo.StartAsync(cancellation);
+                cluster.HttpUrls = [.. cluster.HttpUrls, $"http://127.0.0.1:{settings.HttpPort}"];
             }
             await cluster.WaitForDevicesAsync(silos, cancellation);
             return cluster;

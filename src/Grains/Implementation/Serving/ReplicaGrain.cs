@@ -1,0 +1,81 @@
+using Cluster.Grains.Hosting;
+using Cluster.Grains.Placement;
+using Cluster.Serving;
+using Cluster.Torch;
+using Orleans.Concurrency;
+using Orleans.Runtime;
+
+namespace Cluster.Grains.Serving;
+
+/// <summary>A replica on the device its key names. Thin: it owns a <see cref="ModelServer"/> (whose thread owns the
+/// model) and passes requests to it; reentrant, so concurrent requests meet in the server's batcher. Refusals come
+/// back as data (<see cref="InferenceReply.ErrorType"/>).</summary>
+[SiloKeyPlacement, Reentrant]
+public sealed class ReplicaGrain(ILocalSiloDetails silo, LocalSilo local) : Grain, IReplicaGrain
+{
+    string _device = "cpu";
+    ModelServer? _server;
+    ModelDeployment? _deployment;
+
+    public override Task OnActivateAsync(CancellationToken cancellation)
+    {
+        _device = SiloKeyCheck.EnsureHere(this.GetPrimaryKeyString(), silo.SiloAddress, local).Device
+            ?? throw new DeviceUnavailableException($"replica {this.GetPrimaryKeyString()} names no device");
+        return Task.CompletedTask;
+    }
+
+    public async Task<ReplicaInfo> Load(ModelDeployment deployment)
+    {
+        if (_server is not null && deployment == _deployment) return Info(_server);
+        await StopAsync();
+        var device = _device == "cpu" ? Device.CPU : Device.Parse(_device);
+        var threads = Math.Max(1, Environment.ProcessorCount / Math.Max(1, local.Devices.Count));
+        try
+        {
+            _server = await ModelServer.StartAsync(DeploymentSettings.Definition(deployment), device, this.GetPrimaryKeyString(),
+                DeploymentSettings.Batching(deployment, threads), DeploymentSettings.Limits(deployment),
+                device.Type == DeviceType.CUDA ? ScalarType.BFloat16 : null);
+        }
+        catch (Exception e) when (e is not DeploymentException)
+        {
+            throw new DeploymentException($"model {deployment.Name}: replica on {silo.SiloAddress.ToParsableString()}/{_device} failed to load: {e.Message}");
+        }
+        _deployment = deployment;
+        DelayDeactivation(TimeSpan.FromDays(3650)); // a warm replica is not idle between requests
+        return Info(_server);
+    }
+
+    public async Task<InferenceReply> Infer(InferenceCall call)
+    {
+        if (_server is not { } server)
+            return new InferenceReply(null, ServingErrorTypes.Unavailable, $"replica {this.GetPrimaryKeyString()} has no model loaded");
+        try { return new InferenceReply(await server.InferAsync(call.Target, call.Body)); }
+        catch (ServingException e) { return new InferenceReply(null, e.ErrorType, e.Message); }
+        catch (Exception e) when (e is TorchException or Cluster.Model.Tokenization.TokenizerException or ArgumentException)
+        {
+            // Input the checks above let through but the model refused (an id out of range): still the request's fault.
+            return new InferenceReply(null, ServingErrorTypes.InvalidInput, e.Message);
+        }
+    }
+
+    public Task<ReplicaInfo> Describe() =>
+        Task.FromResult(_server is { } s ? Info(s) : new ReplicaInfo([], 0));
+
+    public async Task Unload()
+    {
+        await StopAsync();
+        DeactivateOnIdle();
+    }
+
+    public override async Task OnDeactivateAsync(DeactivationReason reason, CancellationToken cancellation) => await StopAsync();
+
+    async Task StopAsync()
+    {
+        if (_server is not { } server) return;
+        _server = null;
+        _deployment = null;
+        await Task.Run(server.Dispose); // joins the replica's thread: not on the scheduler's
+    }
+
+    static ReplicaInfo Info(ModelServer s) => new(s.Heads.Select(DeploymentSettings.Head).ToList(), s.QueueDepth);
+}
