@@ -3,7 +3,8 @@
 # BPE tokenizer on the demo corpus (WordNet glosses, data/demo), pretrain a small RoBERTa (masked LM) with two
 # data-parallel CPU workers on an in-process cluster for a few minutes, then fine-tune a classification head on a task
 # made from the same corpus (is a gloss a noun's or a verb's?) and print its held-out accuracy against the majority
-# class. Output: artifacts/demo/ (replaced on each run).
+# class; last, serve the model and the classifier over HTTP from two replicas and print a few answers. Output:
+# artifacts/demo/ (replaced on each run).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/bootstrap.sh
@@ -42,3 +43,22 @@ echo "demo: fine-tuning a noun/verb classifier on $(wc -l < "$out/pos-train.json
 accuracy=$(grep -o '"eval_accuracy": [0-9.e-]*' "$out/classifier-metrics.json" | grep -o '[0-9.e-]*$')
 awk -v a="$accuracy" -v m="$majority" -v t="$total" 'BEGIN { printf "demo: held-out accuracy %.4f against %.4f for the majority class ('"$label"'); the model is in %s\n", a, m / t, "'"$out"'/classifier" }'
 
+
+# Serving what was trained: the pretrained model (fill-mask, embeddings) with the classifier as its "pos" head, two
+# replicas on an in-process cluster, asked over HTTP.
+echo "demo: serving $out/model with the classifier as head 'pos' (2 replicas)"
+"${cluster[@]}" serve --model demo="$out/model" --head demo:pos="$out/classifier" --replicas 2 --port "${CLUSTER_DEMO_PORT:-0}" > "$out/serve.log" 2>&1 &
+server=$!
+trap 'kill -TERM $server 2>/dev/null; wait $server 2>/dev/null || true' EXIT
+for _ in $(seq 600); do grep -q '^serving on' "$out/serve.log" && break; kill -0 $server 2>/dev/null || break; sleep 0.5; done
+grep -q '^serving on' "$out/serve.log" || { echo "demo: the server did not start:" >&2; cat "$out/serve.log" >&2; exit 1; }
+url=$(sed -n 's/^serving on \([^,]*\).*/\1/p' "$out/serve.log")
+ask() { echo "demo: POST $url/v1/models/demo/$1 $2"; "${cluster[@]}" predict --url "$url" --model demo --task "$1" "${@:3}" | tr -s ' \n' ' ' | cut -c1-400; echo; }
+ask pos '"a small domesticated carnivorous mammal"' --parameters '{"top_k": null}' "a small domesticated carnivorous mammal"
+ask pos '"move fast by using one'"'"'s feet"' "move fast by using one's feet"
+ask fill-mask '"a large <mask> of water"' --parameters '{"top_k": 3}' "a large <mask> of water"
+echo "demo: try it yourself while it runs: curl -s $url/v1/models/demo/pos -H 'Content-Type: application/json' -d '{\"inputs\": \"a tool for cutting\"}'"
+if [[ -t 0 ]]; then
+  echo "demo: serving on $url until Ctrl-C"
+  wait $server || true
+fi

@@ -17,7 +17,8 @@ root.Subcommands.Add(ServeCommand.Create());
 root.Subcommands.Add(PredictCommand.Create());
 try
 {
-    return root.Parse(args).Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
+    // Ctrl-C cancels the action; stopping an in-process cluster (silos, replicas, a job) takes longer than the default 2 s.
+    return root.Parse(args).Invoke(new InvocationConfiguration { EnableDefaultExceptionHandler = false, ProcessTerminationTimeout = TimeSpan.FromMinutes(1) });
 }
 catch (Exception e) when (e is ArgumentException or IOException or UnauthorizedAccessException or Cluster.Torch.TorchException
                                or Cluster.Model.Configuration.ConfigException or Cluster.Model.Checkpoints.CheckpointException

@@ -56,6 +56,8 @@ public static class SiloHost
         else if (!builder.Configuration.GetSection("Logging").Exists()) // hosted without our appsettings.json (the bench): its levels
             foreach (var noisy in new[] { "Orleans", "Microsoft", "Polly" }) builder.Logging.AddFilter(noisy, LogLevel.Warning);
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(30));
+        // Inside another program, Ctrl-C and SIGTERM are the program's: a console lifetime per silo would swallow them.
+        if (embedded) builder.Services.AddSingleton<IHostLifetime, EmbeddedLifetime>();
         builder.WebHost.ConfigureKestrel(k => k.Listen(listen, settings.HttpPort));
 
         builder.UseOrleans(silo =>
@@ -145,4 +147,11 @@ public static class SiloHost
             .Select(a => a.Address)
             .FirstOrDefault(a => a.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork && !IPAddress.IsLoopback(a))
             ?? throw new SiloStartException("no non-loopback IPv4 address to advertise: give --advertised-host");
+}
+
+/// <summary>The lifetime of a silo hosted inside another program: it starts and stops when that program says.</summary>
+internal sealed class EmbeddedLifetime : IHostLifetime
+{
+    public Task WaitForStartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 }

@@ -15,7 +15,7 @@ internal static class ServeCommand
         var models = new Option<string[]>("--model") { Description = "NAME=DIR: a model directory to serve under NAME (the first is the default model)", Required = true, AllowMultipleArgumentsPerToken = false };
         var heads = new Option<string[]>("--head") { Description = "MODEL:HEAD=DIR: a fine-tuned head (frozen-encoder heads share the model's encoder)" };
         var replicas = new Option<int>("--replicas") { Description = "replicas of each model (spread over devices and silos)", DefaultValueFactory = _ => 1 };
-        var port = new Option<int>("--port") { Description = "in-process: the first silo's HTTP port", DefaultValueFactory = _ => 8080 };
+        var port = new Option<int>("--port") { Description = "in-process: the first silo's HTTP port (0: a free one)", DefaultValueFactory = _ => 8080 };
         var silos = new Option<int?>("--silos") { Description = "in-process: silos to start, one CPU device each (default: --replicas)" };
         var apiKeys = new Option<string[]>("--api-key") { Description = "in-process: a Bearer key the API requires (repeat for several)" };
         var maxBatchTokens = new Option<int>("--max-batch-tokens") { Description = "a batch's budget in padded tokens", DefaultValueFactory = _ => 16384 };

@@ -16,7 +16,7 @@ public sealed class EmbeddedCluster : IAsyncDisposable
     /// <summary>Each silo's HTTP address (the serving API, health, metrics), the first silo's first.</summary>
     public IReadOnlyList<string> HttpUrls { get; private set; } = [];
 
-    /// <param name="httpPort">the first silo's HTTP port (the others get free ones); a free one when null</param>
+    /// <param name="httpPort">the first silo's HTTP port (the others get free ones); a free one when null or 0</param>
     /// <param name="apiKeys">keys the silos' serving API requires</param>
     public static async Task<EmbeddedCluster> StartAsync(int silos, CancellationToken cancellation, int? httpPort = null, IReadOnlyList<string>? apiKeys = null)
     {
@@ -30,7 +30,7 @@ public sealed class EmbeddedCluster : IAsyncDisposable
                 {
                     ClusterId = $"embedded-{Environment.ProcessId}", Name = $"embedded-{i}",
                     Membership = MembershipSetting.Localhost(ports[0]),
-                    SiloPort = ports[4 * i], GatewayPort = ports[4 * i + 1], HttpPort = i == 0 && httpPort is { } p ? p : ports[4 * i + 2], BulkPort = ports[4 * i + 3],
+                    SiloPort = ports[4 * i], GatewayPort = ports[4 * i + 1], HttpPort = i == 0 && httpPort is { } p and not 0 ? p : ports[4 * i + 2], BulkPort = ports[4 * i + 3],
                     ApiKeys = apiKeys ?? [],
                 };
                 var silo = await SiloHost.BuildAsync(settings, new Dictionary<string, string?>(), cancellation, embedded: true);
