@@ -5,6 +5,7 @@ using Cluster.Bench;
 //                            [--device cuda --dtype bfloat16 --iters 20 --python python3]   (the GPU machine: against transformers)
 //        Cluster.Bench runtime [--calls 20000] [--megabytes 64,256] [--repeats 3]
 //        Cluster.Bench train [--megabytes 4,64,256] [--steps 30] [--repeats 3] [--parts allreduce,pretrain,finetune]
+//        Cluster.Bench serve [--seconds 10] [--concurrency 1,8,64] [--configs tiny,base] [--corpus data/demo/wordnet-glosses.txt]
 //        Cluster.Bench tokenizer [--model-dir artifacts/gpt2] [--text FILE] [--node-modules DIR] [--repeats 3]
 //                                [--corpus data/demo/wordnet-glosses.txt] [--wordpiece-dir artifacts/bench/wordpiece]
 //        Cluster.Bench wordpiece [--text FILE] [--corpus FILE] [--repeats 3]   (the tokenizer suite's WordPiece half alone)
@@ -17,8 +18,9 @@ return options.Suite switch
     "wordpiece" => WordPieceOnly(options),
     "runtime" => RuntimeBench.Run(options),
     "train" => TrainBench.Run(options),
+    "serve" => ServeBench.Run(options),
     "raw-sink" => RawSocketSink.Run(), // the runtime suite's reference receiver, run as a second process
-    _ => Fail($"unknown benchmark '{options.Suite}' (known: torch, model, tokenizer, wordpiece, runtime, train)"),
+    _ => Fail($"unknown benchmark '{options.Suite}' (known: torch, model, tokenizer, wordpiece, runtime, train, serve)"),
 };
 
 static int WordPieceOnly(BenchOptions options)

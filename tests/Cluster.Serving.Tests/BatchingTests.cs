@@ -75,6 +75,22 @@ public sealed class BatchingTests(ServingFixture fixture)
     }
 
     [Fact]
+    public async Task Short_requests_are_not_padded_to_a_long_ones_length()
+    {
+        var models = fixture.Models;
+        using var server = await ModelServer.StartAsync(new ModelDefinition("fill", models.Encoder, []), Device.CPU, "fill/test");
+        var longText = string.Join(" ", Enumerable.Repeat("the cat eats milk", 20));
+        Assert.True(models.Tokenizer.Encode(longText).Length > 60);
+        Task<string>[] pending;
+        using (server.HoldBatches())
+            pending = [server.InferAsync("embed", ServingFixture.Request(longText)),
+                       .. Enumerable.Range(0, 4).Select(_ => server.InferAsync("embed", ServingFixture.Request("the cat")))];
+        await Task.WhenAll(pending);
+        // Not one batch: the long one takes a short one at most (half its tokens must be real), the rest run together.
+        Assert.Equal(2, server.Batches);
+    }
+
+    [Fact]
     public async Task Ten_thousand_requests_leave_native_tensors_at_their_baseline()
     {
         var server = fixture.Server;

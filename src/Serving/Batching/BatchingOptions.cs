@@ -16,6 +16,10 @@ public sealed record BatchingOptions
     /// <summary>How long the queue waits for more requests before running a batch that is not full; none by default.</summary>
     public TimeSpan MaxBatchDelay { get; init; } = TimeSpan.Zero;
 
+    /// <summary>A request joins a batch only if the batch's real tokens stay at least this share of its padded tokens:
+    /// short requests are not padded to a long one's length (they go in the next batch, with their kind).</summary>
+    public double MinBatchFill { get; init; } = 0.5;
+
     /// <summary>Intra-op threads of the replica's thread; null leaves libtorch's default.</summary>
     public int? Threads { get; init; }
 
@@ -25,5 +29,6 @@ public sealed record BatchingOptions
         if (MaxBatchRequests < 1) throw new ArgumentException($"max batch requests must be at least 1, got {MaxBatchRequests}");
         if (MaxQueuedRequests < 1) throw new ArgumentException($"max queued requests must be at least 1, got {MaxQueuedRequests}");
         if (MaxBatchDelay < TimeSpan.Zero) throw new ArgumentException("max batch delay cannot be negative");
+        if (MinBatchFill is < 0 or > 1 || double.IsNaN(MinBatchFill)) throw new ArgumentException($"min batch fill must be within [0, 1], got {MinBatchFill}");
     }
 }

@@ -20,7 +20,11 @@ public sealed class ReplicaQueue : IDisposable
     bool _stopping;
     int _held;
 
-    sealed record Pending(WorkItem Item, TaskCompletionSource<IReadOnlyList<RowOutput>> Done, long Enqueued, int Length);
+    sealed record Pending(WorkItem Item, TaskCompletionSource<IReadOnlyList<RowOutput>> Done, long Enqueued, int Length)
+    {
+        /// <summary>Unpadded tokens of the request's rows.</summary>
+        public long Tokens { get; } = Item.Rows.Sum(r => (long)r.Length);
+    }
 
     public ReplicaQueue(string name, Func<ModelReplica> load, BatchingOptions options)
     {
@@ -107,15 +111,16 @@ public sealed class ReplicaQueue : IDisposable
                 Monitor.Wait(_gate, _options.MaxBatchDelay);
             var first = _queue[0];
             var batch = new List<Pending> { first };
-            var (rows, longest) = (first.Item.Rows.Count, first.Length);
-            // Closest in length to the oldest first: less padding, and the oldest always goes.
+            var (rows, longest, real) = (first.Item.Rows.Count, first.Length, first.Tokens);
+            // Closest in length to the oldest first (the oldest always goes), each only while the batch stays within
+            // the token budget and mostly real tokens, not padding.
             foreach (var next in _queue.Skip(1).OrderBy(p => Math.Abs(p.Length - first.Length)))
             {
                 if (batch.Count >= _options.MaxBatchRequests) break;
-                var padded = Math.Max(longest, next.Length) * (rows + next.Item.Rows.Count);
-                if (padded > _options.MaxBatchTokens) continue;
+                var padded = (long)Math.Max(longest, next.Length) * (rows + next.Item.Rows.Count);
+                if (padded > _options.MaxBatchTokens || real + next.Tokens < _options.MinBatchFill * padded) continue;
                 batch.Add(next);
-                (rows, longest) = (rows + next.Item.Rows.Count, Math.Max(longest, next.Length));
+                (rows, longest, real) = (rows + next.Item.Rows.Count, Math.Max(longest, next.Length), real + next.Tokens);
             }
             foreach (var p in batch) _queue.Remove(p);
             return batch;

@@ -23,6 +23,9 @@ public sealed record ModelDeployment(
     /// <summary>Makes this the model that TEI's and OpenAI's routes (<c>/embed</c>, <c>/v1/embeddings</c>, …) serve; the
     /// first model deployed is the default until another asks to be.</summary>
     [Id(12)] public bool Default { get; init; }
+
+    /// <summary>Intra-op threads of each replica's thread (0: the silo's cores but one, divided among its devices).</summary>
+    [Id(13)] public int Threads { get; init; }
 }
 
 [GenerateSerializer, Immutable, Alias("cluster.HeadDeployment")]

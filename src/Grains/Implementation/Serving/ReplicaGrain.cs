@@ -29,7 +29,10 @@ public sealed class ReplicaGrain(ILocalSiloDetails silo, LocalSilo local) : Grai
         if (_server is not null && deployment == _deployment) return Info(_server);
         await StopAsync();
         var device = _device == "cpu" ? Device.CPU : Device.Parse(_device);
-        var threads = Math.Max(1, Environment.ProcessorCount / Math.Max(1, local.Devices.Count));
+        // One core is left to the host (Kestrel, Orleans, tokenizing): libtorch's threads spin while they wait, and with
+        // every core theirs, the threads that hand them work wait in turn (measured, bench/run.sh serve: on 2 cores,
+        // 2 threads gave p99 36× the median; 1 thread, 2.5× and 3.7× the throughput).
+        var threads = deployment.Threads > 0 ? deployment.Threads : Math.Max(1, (Environment.ProcessorCount - 1) / Math.Max(1, local.Devices.Count));
         try
         {
             _server = await ModelServer.StartAsync(DeploymentSettings.Definition(deployment), device, this.GetPrimaryKeyString(),
