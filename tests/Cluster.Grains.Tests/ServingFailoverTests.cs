@@ -74,4 +74,38 @@ public sealed class ServingFailoverTests : IAsyncLifetime
         Assert.DoesNotContain(all.Where(o => o.At > healed), o => o.Reply!.Replica == victimReplica);
         Assert.Contains(all, o => o.At > killed && o.Reply!.Ok);
     }
+
+    [Fact]
+    public async Task Replicas_are_added_and_removed_at_run_time_and_a_bad_deployment_names_its_cause()
+    {
+        var client = _cluster.Client;
+        var devices = client.GetGrain<IDeviceRegistryGrain>(DeviceRegistry.Key);
+        Assert.True(await Eventually.HoldsAsync(async () => (await devices.GetStatus()).Members.Sum(m => m.Devices.Count) == 3, TimeSpan.FromSeconds(60)));
+        var registry = client.GetGrain<IServingRegistryGrain>(ServingRegistry.Key);
+        var one = await registry.Deploy(new ModelDeployment("animals", _models.Encoder, [], 1));
+        Assert.Single(one.Replicas);
+
+        var four = await registry.Scale("animals", 4);
+        Assert.Equal(4, four.Replicas.Count);
+        Assert.All(four.Replicas, r => Assert.True(r.Ready));
+        Assert.Equal(3, four.Replicas.Select(r => r.Silo).Distinct().Count()); // spread: every silo has one before any has two
+        var router = client.GetGrain<IModelRouterGrain>("animals");
+        var body = JsonSerializer.Serialize(new { inputs = "the cat" });
+        var answered = new HashSet<string>();
+        for (var i = 0; i < 40 && answered.Count < 4; i++) answered.Add((await router.Infer(new InferenceCall("animals", "embed", body))).Replica!);
+        Assert.Equal(four.Replicas.Select(r => r.Key).ToHashSet(), answered); // least outstanding, ties in turn: all of them serve
+
+        var two = await registry.Scale("animals", 2);
+        Assert.Equal(two.Replicas.Select(r => r.Key), four.Replicas.Take(2).Select(r => r.Key));
+        var removed = four.Replicas[3].Key;
+        Assert.Empty((await client.GetGrain<IReplicaGrain>(removed).Describe()).Heads); // unloaded
+
+        var missing = Path.Combine(_models.Root, "nowhere");
+        var refused = await Assert.ThrowsAsync<DeploymentException>(() =>
+            registry.Deploy(new ModelDeployment("broken", _models.Encoder, [new HeadDeployment("gone", missing)], 2)));
+        Assert.Contains(missing, refused.Message);
+        Assert.DoesNotContain(await registry.List(), m => m.Name == "broken"); // nothing half-deployed stays
+        Assert.Equal(2, (await registry.List()).Single(m => m.Name == "animals").Replicas.Count);
+        Assert.Equal(Cluster.Serving.ServingErrorTypes.UnknownModel, (await client.GetGrain<IModelRouterGrain>("broken").Infer(new InferenceCall("broken", "embed", body))).ErrorType);
+    }
 }

@@ -16,11 +16,18 @@ public static class Direct
         var length = choices.Max(c => c.Length);
         long[] Ids(Func<TokenEncoding, int[]> field, long pad) => choices.SelectMany(c => field(c).Select(v => (long)v).Concat(Enumerable.Repeat(pad, length - c.Length))).ToArray();
         long[] shape = head == Head.MultipleChoice ? [1, choices.Length, length] : [choices.Length, length];
-        var outputs = model.Run(new Dictionary<string, Tensor>
+        var inputs = new Dictionary<string, Tensor>
         {
             ["input_ids"] = torch.tensor(Ids(c => c.InputIds, 1), shape),
             ["attention_mask"] = torch.tensor(Ids(c => c.AttentionMask, 0), shape),
-        });
+        };
+        if (choices[0].InputShapeIds is not null)
+        {
+            inputs["input_shape_ids"] = torch.tensor(Ids(c => c.InputShapeIds!, 0), shape);
+            inputs["input_pronunciation_ids"] = torch.tensor(Ids(c => c.InputPronunciationIds!, 0), shape);
+            inputs["token_type_ids"] = torch.tensor(Ids(c => c.TokenTypeIds, 0), shape);
+        }
+        var outputs = model.Run(inputs);
         return outputs.ToDictionary(kv => kv.Key, kv => kv.Value.contiguous().ToArray<float>());
     }
 
