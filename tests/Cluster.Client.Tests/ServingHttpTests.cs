@@ -99,7 +99,7 @@ public sealed class ServingHttpTests(ServingClusterFixture fixture)
         Assert.Equal(3, replicas.Count);
         Assert.All(replicas, r => Assert.True((bool)r!["ready"]!));
         Assert.Equal(3, replicas.Select(r => (string)r!["silo"]!).Distinct().Count());
-        var heads = animals["heads"]!.AsArray().Select(h => ((string)h!["name"]!, (bool)h["sharesEncoder"]!)).ToList();
+        var heads = animals["heads"]!.AsArray().Select(h => ((string)h!["name"]!, (bool)h["shares_encoder"]!)).ToList();
         Assert.Contains(("kind", true), heads);
         Assert.Contains(("own-kind", false), heads);
         Assert.Contains(("fill-mask", true), heads);

@@ -36,7 +36,7 @@ public static class ServingEndpoints
         api.MapGet("/v1/models", async (HttpContext http) =>
             {
                 var models = await Registry(http).List();
-                return Results.Json(new { models, @default = await Registry(http).DefaultModel() });
+                return Results.Json(new { models, @default = await Registry(http).DefaultModel() }, SnakeCase);
             })
             .WithSummary("Deployed models, their heads and replicas (silo, device, readiness, queue depth)");
 
@@ -58,6 +58,9 @@ public static class ServingEndpoints
         api.MapPost("/v1/embeddings", Handler(OpenAiEmbeddings))
             .WithSummary("OpenAI-compatible embeddings (model: a deployed model, or the default)").Accepts<JsonObject>("application/json");
     }
+
+    /// <summary>The API's field names are snake_case, as TEI's and Hugging Face's are.</summary>
+    static readonly JsonSerializerOptions SnakeCase = new(JsonSerializerDefaults.Web) { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
 
     /// <summary>A handler of the context alone, as a route handler (its result written), not a RequestDelegate.</summary>
     static Delegate Handler(Func<HttpContext, Task<IResult>> handler) => handler;
