@@ -20,7 +20,7 @@ namespace Cluster.Bench;
 /// concurrency 1, 8 and 64 against one replica on the CPU of an in-process silo, for a tiny config and roberta-base's,
 /// sequence classification of WordNet glosses (a frozen head on the encoder). The reference, in the same run, is the
 /// same model answering one request at a time: concurrency 1 over HTTP, and the replica called in-process without
-/// HTTP or a queue.
+/// HTTP or a queue. The router grain called from this process (no HTTP) shows what HTTP and its client cost.
 /// </summary>
 internal static class ServeBench
 {
@@ -81,15 +81,26 @@ internal static class ServeBench
         using (var server = await ModelServer.StartAsync(new ModelDefinition(name, encoder, [new HeadDefinition("kind", head)]), Device.CPU, "direct",
             new Cluster.Serving.Batching.BatchingOptions { Threads = threads > 0 ? threads : Math.Max(1, Environment.ProcessorCount - 1) }))
         {
-            var direct = await Load(seconds, 1, glosses, tokens, async body => await server.InferAsync("kind", body));
-            Row(name, "in-process", 1, direct, direct);
+            Result? directSingle = null;
+            foreach (var clients in levels)
+            {
+                var batches = server.Batches;
+                var direct = await Load(seconds, clients, glosses, tokens, async body => await server.InferAsync("kind", body));
+                directSingle ??= direct;
+                Row(name, $"in-process ({(double)direct.Requests / (server.Batches - batches):F1} a batch)", clients, direct, directSingle);
+            }
         }
 
         await using var cluster = await EmbeddedCluster.StartAsync(1, CancellationToken.None);
         await ModelDeployer.DeployAsync(cluster.GrainFactory, [new ModelDeployment(name, encoder, [new HeadDeployment("kind", head)], 1) { Threads = threads }], TextWriter.Null);
         var router = cluster.GrainFactory.GetGrain<IModelRouterGrain>(name);
-        var routed = await Load(seconds, 1, glosses, tokens, async body => (await router.Infer(new InferenceCall(name, "kind", body))).Json!);
-        Row(name, "router grain", 1, routed, routed);
+        Result? routedSingle = null;
+        foreach (var clients in levels)
+        {
+            var routed = await Load(seconds, clients, glosses, tokens, async body => (await router.Infer(new InferenceCall(name, "kind", body))).Json!);
+            routedSingle ??= routed;
+            Row(name, "router grain", clients, routed, routedSingle);
+        }
         using var http = new HttpClient(new SocketsHttpHandler { MaxConnectionsPerServer = 256 }) { BaseAddress = new Uri(cluster.HttpUrls[0]), Timeout = TimeSpan.FromMinutes(5) };
         async Task<string> Post(string body)
         {
