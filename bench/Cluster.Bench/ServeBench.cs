@@ -84,8 +84,8 @@ internal static class ServeBench
             Result? directSingle = null;
             foreach (var clients in levels)
             {
-                var batches = server.Batches;
-                var direct = await Load(seconds, clients, glosses, tokens, async body => await server.InferAsync("kind", body));
+                var batches = 0L;
+                var direct = await Load(seconds, clients, glosses, tokens, async body => await server.InferAsync("kind", body), () => batches = server.Batches);
                 directSingle ??= direct;
                 Row(name, $"in-process ({(double)direct.Requests / (server.Batches - batches):F1} a batch)", clients, direct, directSingle);
             }
@@ -123,10 +123,11 @@ internal static class ServeBench
     }
 
     /// <summary>Closed-loop clients for <paramref name="seconds"/> after a warm-up; latencies in milliseconds.</summary>
-    static async Task<Result> Load(double seconds, int clients, string[] glosses, int[] tokens, Func<string, Task<string>> send)
+    static async Task<Result> Load(double seconds, int clients, string[] glosses, int[] tokens, Func<string, Task<string>> send, Action? started = null)
     {
         var bodies = glosses.Select(g => JsonSerializer.Serialize(new { inputs = g })).ToArray();
         for (var i = 0; i < Math.Max(8, clients); i++) await send(bodies[i]); // warm-up: thread pools, connections, lazy native state
+        started?.Invoke();
         var latencies = new List<double>[clients];
         var counted = new long[clients];
         var clock = Stopwatch.StartNew();

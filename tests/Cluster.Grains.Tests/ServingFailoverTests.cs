@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection;
 using System.Collections.Concurrent;
 using System.Text.Json;
 using Orleans.TestingHost;
@@ -18,19 +19,25 @@ public sealed class ServingFailoverTests : IAsyncLifetime
         _models.Dispose();
     }
 
+    /// <summary>The serving registry, once every silo's device reached the device registry (it places replicas there).</summary>
+    async Task<IServingRegistryGrain> RegistryOnceDevicesAreKnownAsync()
+    {
+        var devices = _cluster.Client.GetGrain<IDeviceRegistryGrain>(DeviceRegistry.Key);
+        Assert.True(await Eventually.HoldsAsync(async () => (await devices.GetStatus()).Members.Sum(m => m.Devices.Count) == 3, TimeSpan.FromSeconds(60)));
+        return _cluster.Client.GetGrain<IServingRegistryGrain>(ServingRegistry.Key);
+    }
+
     sealed record Outcome(InferenceReply? Reply, string? Exception, DateTime At);
 
     [Fact]
     public async Task A_silo_killed_under_load_fails_no_request_and_its_replica_is_placed_again()
     {
         var client = _cluster.Client;
-        var devices = client.GetGrain<IDeviceRegistryGrain>(DeviceRegistry.Key);
-        Assert.True(await Eventually.HoldsAsync(async () => (await devices.GetStatus()).Members.Sum(m => m.Devices.Count) == 3, TimeSpan.FromSeconds(60)));
-        var registry = client.GetGrain<IServingRegistryGrain>(ServingRegistry.Key);
+        var registry = await RegistryOnceDevicesAreKnownAsync();
         var deployed = await registry.Deploy(new ModelDeployment("animals", _models.Encoder, [new HeadDeployment("kind", _models.SequenceClassifier)], 3));
         Assert.Equal(3, deployed.Replicas.Select(r => r.Silo).Distinct().Count());
 
-        // Not silo 0 (the client's gateway, where its routers run) and not the registry's home.
+        // Not silo 0 (where the load enters) and not the registry's home.
         var home = await registry.Home();
         var victim = _cluster.Silos.Skip(1).First(s => s.SiloAddress.ToParsableString() != home);
         var victimAddress = victim.SiloAddress.ToParsableString();
@@ -38,7 +45,9 @@ public sealed class ServingFailoverTests : IAsyncLifetime
 
         var outcomes = new ConcurrentQueue<Outcome>();
         using var stop = new CancellationTokenSource();
-        var router = client.GetGrain<IModelRouterGrain>("animals");
+        // The load enters on silo 0, as a request to its HTTP port does (the router runs on the silo that took it).
+        var entry = _cluster.Silos[0].ServiceProvider.GetRequiredService<IGrainFactory>();
+        var router = entry.GetGrain<IModelRouterGrain>("animals");
         var body = JsonSerializer.Serialize(new { inputs = "the cat sleeps in the house." });
         var load = Enumerable.Range(0, 6).Select(i => Task.Run(async () =>
         {
@@ -79,9 +88,7 @@ public sealed class ServingFailoverTests : IAsyncLifetime
     public async Task Replicas_are_added_and_removed_at_run_time_and_a_bad_deployment_names_its_cause()
     {
         var client = _cluster.Client;
-        var devices = client.GetGrain<IDeviceRegistryGrain>(DeviceRegistry.Key);
-        Assert.True(await Eventually.HoldsAsync(async () => (await devices.GetStatus()).Members.Sum(m => m.Devices.Count) == 3, TimeSpan.FromSeconds(60)));
-        var registry = client.GetGrain<IServingRegistryGrain>(ServingRegistry.Key);
+        var registry = await RegistryOnceDevicesAreKnownAsync();
         var one = await registry.Deploy(new ModelDeployment("animals", _models.Encoder, [], 1));
         Assert.Single(one.Replicas);
 

@@ -37,7 +37,7 @@ public sealed class BatchingTests(ServingFixture fixture)
         Assert.Equal(batches + 1, server.Batches);
         // The shared encoder once, and the classifier that has its own encoder once: two passes, not seven.
         Assert.Equal(passes + 2, server.Replica.EncoderPasses);
-        for (var i = 0; i < Mixed.Length; i++) AssertClose(alone[i], batched[i], Mixed[i].target);
+        for (var i = 0; i < Mixed.Length; i++) JsonAssert.Close(alone[i], batched[i], Mixed[i].target);
     }
 
     [Fact]
@@ -104,28 +104,5 @@ public sealed class BatchingTests(ServingFixture fixture)
         Assert.Equal(baseline, LiveTensors.Settled());
         // Managed memory flat: no per-request state is kept (generous: the runtime's own growth is not ours).
         Assert.True(GC.GetTotalMemory(forceFullCollection: true) < managed + 64L * 1024 * 1024);
-    }
-
-    static void AssertClose(JsonNode? expected, JsonNode? actual, string where)
-    {
-        switch (expected)
-        {
-            case JsonObject o:
-                var other = Assert.IsType<JsonObject>(actual);
-                Assert.Equal(o.Select(p => p.Key), other.Select(p => p.Key));
-                foreach (var (key, value) in o) AssertClose(value, other[key], $"{where}.{key}");
-                break;
-            case JsonArray a:
-                var array = Assert.IsType<JsonArray>(actual);
-                Assert.Equal(a.Count, array.Count);
-                for (var i = 0; i < a.Count; i++) AssertClose(a[i], array[i], $"{where}[{i}]");
-                break;
-            case JsonValue v when v.TryGetValue(out double d) && !v.TryGetValue(out int _):
-                Assert.True(Math.Abs(d - (double)actual!) < 1e-5, $"{where}: {d} alone, {actual} batched");
-                break;
-            default:
-                Assert.Equal(expected?.ToJsonString(), actual?.ToJsonString());
-                break;
-        }
     }
 }

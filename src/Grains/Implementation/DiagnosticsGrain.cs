@@ -64,4 +64,8 @@ internal static class SiloKeyCheck
             throw new DeviceUnavailableException($"silo {key.Silo} has no device {key.Device} (it has {string.Join(",", local.Devices)})");
         return key;
     }
+
+    /// <summary>The device a device-owning grain's key names, checked to be this silo's.</summary>
+    public static string DeviceHere(string grainKey, SiloAddress here, LocalSilo local, string what) =>
+        EnsureHere(grainKey, here, local).Device ?? throw new DeviceUnavailableException($"{what} {grainKey} names no device");
 }

@@ -2,12 +2,11 @@ using Cluster.Model.Checkpoints;
 using Cluster.Model.Configuration;
 using Cluster.Model.Tasks;
 using Cluster.Model.Tokenization;
-using Cluster.Model.Tokenization.Training;
 using Cluster.Torch;
 
 namespace Cluster.Testing;
 
-/// <summary>RoCBert to serve: a WordPiece tokenizer with toy shape and pronunciation maps, a seeded tiny
+/// <summary>RoCBert to serve: a <see cref="ToyRoCBertTokenizer"/>, a seeded tiny
 /// RoCBertForPreTraining (what `cluster model init --arch roc_bert` writes) and a frozen token-classification head.</summary>
 public sealed class RoCBertServingModels : IDisposable
 {
@@ -18,14 +17,7 @@ public sealed class RoCBertServingModels : IDisposable
         string[] words = ["cat", "dog", "bird", "fish", "eats", "milk", "seeds", "chases", "the", "a", "in", "house", "tree", "running", "jumping"];
         var lines = Enumerable.Range(0, 400).Select(_ => string.Join(" ", Enumerable.Range(0, 8).Select(_ => words[random.Next(words.Length)]))).ToList();
         var tokenizerDir = Path.Combine(Root, "tokenizer");
-        var vocab = WordPieceTrainer.Train(lines, vocabSize: 120);
-        RoCBertTokenizerFiles.SaveVocab(vocab, tokenizerDir);
-        var specials = WordPieceTrainer.BertSpecialTokens;
-        Dictionary<string, int> Map(Func<string, int> group) =>
-            vocab.ToDictionary(t => t, t => specials.Contains(t) ? specials.ToList().IndexOf(t) : 10 + group(t.TrimStart('#')));
-        RoCBertTokenizerFiles.SaveMap(Map(t => t[0] % 40), Path.Combine(tokenizerDir, "word_shape.json"));
-        RoCBertTokenizerFiles.SaveMap(Map(t => t.Length), Path.Combine(tokenizerDir, "word_pronunciation.json"));
-        Tokenizer = RoCBertTokenizerFiles.Load(tokenizerDir);
+        Tokenizer = ToyRoCBertTokenizer.Save(lines, 120, tokenizerDir);
 
         using var scope = torch.NewDisposeScope();
         Encoder = Path.Combine(Root, "encoder");

@@ -5,9 +5,8 @@ using Cluster.Training.Data;
 
 namespace Cluster.Testing;
 
-/// <summary>The test corpus under a RoCBert tokenizer: WordPiece trained on it, and shape and pronunciation maps that
-/// make "look-alikes" of tokens with the same first letter and "sound-alikes" of tokens of the same length (toy maps:
-/// enough alternatives for attacks), and its prepared shards with all three streams.</summary>
+/// <summary>The test corpus under a RoCBert tokenizer (<see cref="ToyRoCBertTokenizer"/>) and its prepared shards with
+/// all three streams.</summary>
 public sealed class RoCBertCorpus : IDisposable
 {
     public RoCBertCorpus()
@@ -15,15 +14,8 @@ public sealed class RoCBertCorpus : IDisposable
         Root = Directory.CreateTempSubdirectory("cluster-rocbert-corpus-").FullName;
         var lines = File.ReadAllLines(Text.CorpusFile);
         TokenizerDirectory = Path.Combine(Root, "tokenizer");
-        var vocab = WordPieceTrainer.Train(lines, vocabSize: 200);
-        RoCBertTokenizerFiles.SaveVocab(vocab, TokenizerDirectory);
-        var specials = WordPieceTrainer.BertSpecialTokens;
-        Dictionary<string, int> Map(Func<string, int> group) =>
-            vocab.ToDictionary(t => t, t => specials.Contains(t) ? specials.ToList().IndexOf(t) : 10 + group(t.TrimStart('#')));
-        RoCBertTokenizerFiles.SaveMap(Map(t => t[0] % 40), Path.Combine(TokenizerDirectory, "word_shape.json"));
-        RoCBertTokenizerFiles.SaveMap(Map(t => t.Length), Path.Combine(TokenizerDirectory, "word_pronunciation.json"));
+        Tokenizer = ToyRoCBertTokenizer.Save(lines, 200, TokenizerDirectory);
         File.WriteAllText(Path.Combine(TokenizerDirectory, "config.json"), "{\"model_type\": \"roc_bert\"}");
-        Tokenizer = RoCBertTokenizerFiles.Load(TokenizerDirectory);
         ShardDirectory = Path.Combine(Root, "shards");
         CorpusPreparation.Prepare(Tokenizer, TokenizerDirectory, [Text.CorpusFile], ShardDirectory);
     }

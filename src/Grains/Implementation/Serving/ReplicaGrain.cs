@@ -19,8 +19,7 @@ public sealed class ReplicaGrain(ILocalSiloDetails silo, LocalSilo local) : Grai
 
     public override Task OnActivateAsync(CancellationToken cancellation)
     {
-        _device = SiloKeyCheck.EnsureHere(this.GetPrimaryKeyString(), silo.SiloAddress, local).Device
-            ?? throw new DeviceUnavailableException($"replica {this.GetPrimaryKeyString()} names no device");
+        _device = SiloKeyCheck.DeviceHere(this.GetPrimaryKeyString(), silo.SiloAddress, local, "replica");
         return Task.CompletedTask;
     }
 

@@ -22,8 +22,7 @@ public sealed class WorkerGrain(ILocalSiloDetails silo, LocalSilo local) : Grain
 
     public override Task OnActivateAsync(CancellationToken cancellation)
     {
-        _device = SiloKeyCheck.EnsureHere(this.GetPrimaryKeyString(), silo.SiloAddress, local).Device
-            ?? throw new DeviceUnavailableException($"worker {this.GetPrimaryKeyString()} names no device");
+        _device = SiloKeyCheck.DeviceHere(this.GetPrimaryKeyString(), silo.SiloAddress, local, "worker");
         return Task.CompletedTask;
     }
 
