@@ -38,25 +38,17 @@ public static class SafeTensors
         try
         {
             basePtr += view.PointerOffset;
-            ulong headerLength = *(ulong*)basePtr; // little-endian on every platform .NET runs libtorch on
-            if (headerLength > (ulong)file.Length - 8)
-                throw new CheckpointException($"{path}: header length {headerLength} exceeds the file ({file.Length} bytes): truncated or not safetensors");
-            long dataStart = 8 + (long)headerLength;
-            long dataLength = file.Length - dataStart;
-            var header = ParseHeader(new ReadOnlySpan<byte>(basePtr + 8, (int)headerLength), path);
-
+            var (entries, dataStart) = ReadHeader(new ReadOnlySpan<byte>(basePtr, (int)Math.Min(file.Length, int.MaxValue)), file.Length, path);
             var result = new OrderedDictionary<string, Tensor>();
-            foreach (var (name, entry) in header)
+            try
             {
-                if (name == "__metadata__") continue;
-                var (type, shape, begin, end) = Describe(entry, name, path);
-                long expected = shape.Aggregate(1L, (a, b) => a * b) * type.ElementSize();
-                if (end - begin != expected)
-                    throw new CheckpointException($"{path}: '{name}' holds {end - begin} bytes but {type} [{string.Join(", ", shape)}] needs {expected}");
-                if (begin < 0 || end > dataLength)
-                    throw new CheckpointException($"{path}: '{name}' lies outside the data ({begin}..{end} of {dataLength} bytes): truncated file");
-                var bytes = new ReadOnlySpan<byte>(basePtr + dataStart + begin, (int)expected);
-                result[name] = Materialize(bytes, type, shape, device, dtype);
+                foreach (var e in entries)
+                    result[e.Name] = Materialize(new ReadOnlySpan<byte>(basePtr + dataStart + e.Begin, (int)(e.End - e.Begin)), e.Type, e.Shape, device, dtype);
+            }
+            catch
+            {
+                foreach (var t in result.Values) t.Dispose();
+                throw;
             }
             return result;
         }
@@ -70,46 +62,130 @@ public static class SafeTensors
     public static Dictionary<string, string> Metadata(string path)
     {
         using var stream = File.OpenRead(path);
+        if (stream.Length < 8) throw new CheckpointException($"{path}: truncated ({stream.Length} bytes, not even a header length)");
         Span<byte> lengthBytes = stackalloc byte[8];
         stream.ReadExactly(lengthBytes);
-        var length = BitConverter.ToUInt64(lengthBytes);
-        if (length > (ulong)stream.Length - 8) throw new CheckpointException($"{path}: truncated header");
-        var headerBytes = new byte[length];
-        stream.ReadExactly(headerBytes);
-        var header = ParseHeader(headerBytes, path);
-        return header["__metadata__"] is JsonObject meta
-            ? meta.ToDictionary(kv => kv.Key, kv => kv.Value?.GetValue<string>() ?? "")
-            : new Dictionary<string, string>();
+        var length = HeaderLength(BitConverter.ToUInt64(lengthBytes), stream.Length, path);
+        var bytes = new byte[8 + length];
+        lengthBytes.CopyTo(bytes);
+        stream.ReadExactly(bytes.AsSpan(8));
+        using var header = ParseHeader(bytes.AsSpan(8), path);
+        return MetadataOf(header.RootElement, path);
     }
 
-    private static JsonObject ParseHeader(ReadOnlySpan<byte> bytes, string path)
+    /// <summary>The largest header the reference implementation reads (safetensors' MAX_HEADER_SIZE).</summary>
+    public const long MaxHeaderBytes = 100_000_000;
+
+    sealed record Entry(string Name, ScalarType Type, long[] Shape, long Begin, long End);
+
+    /// <summary>Checks the whole header as the safetensors library does before any tensor byte is touched: its length
+    /// within the file and 100 MB, UTF-8 JSON with unique names, known dtypes, each tensor's bytes equal to dtype size
+    /// × shape (64-bit, overflow checked), and the offsets covering the data region exactly, without gaps or overlaps.
+    /// Returns the tensors in file order and where the data starts.</summary>
+    static (List<Entry> entries, long dataStart) ReadHeader(ReadOnlySpan<byte> file, long fileLength, string path)
     {
+        var length = HeaderLength(BitConverter.ToUInt64(file[..8]), fileLength, path);
+        using var header = ParseHeader(file.Slice(8, (int)length), path);
+        var entries = new List<Entry>();
+        foreach (var property in header.RootElement.EnumerateObject())
+        {
+            if (property.Name == "__metadata__")
+            {
+                MetadataOf(header.RootElement, path);
+                continue;
+            }
+            entries.Add(Describe(property.Value, property.Name, path));
+        }
+        long dataStart = 8 + length, dataLength = fileLength - dataStart, at = 0;
+        foreach (var e in entries.OrderBy(e => e.Begin).ThenBy(e => e.End))
+        {
+            if (e.Begin != at)
+                throw new CheckpointException(e.Begin < at
+                    ? $"{path}: '{e.Name}' overlaps the tensor before it (its data starts at byte {e.Begin}, before {at})"
+                    : $"{path}: the data has a gap before '{e.Name}' (bytes {at}..{e.Begin} belong to no tensor)");
+            if (e.End > dataLength)
+                throw new CheckpointException($"{path}: '{e.Name}' lies outside the data ({e.Begin}..{e.End} of {dataLength} bytes): truncated file");
+            at = e.End;
+        }
+        if (at != dataLength) throw new CheckpointException($"{path}: {dataLength - at} bytes after the last tensor belong to no tensor");
+        return (entries, dataStart);
+    }
+
+    static long HeaderLength(ulong length, long fileLength, string path)
+    {
+        if (length > (ulong)fileLength - 8)
+            throw new CheckpointException($"{path}: header length {length} exceeds the file ({fileLength} bytes): truncated or not safetensors");
+        if (length > MaxHeaderBytes) throw new CheckpointException($"{path}: header length {length} is over the {MaxHeaderBytes}-byte limit");
+        if (length < 2) throw new CheckpointException($"{path}: header length {length} cannot hold a JSON object");
+        return (long)length;
+    }
+
+    static JsonDocument ParseHeader(ReadOnlySpan<byte> bytes, string path)
+    {
+        if (!System.Text.Unicode.Utf8.IsValid(bytes)) throw new CheckpointException($"{path}: the header is not valid UTF-8");
+        JsonDocument document;
         try
         {
-            return JsonNode.Parse(bytes) as JsonObject ?? throw new CheckpointException($"{path}: the header is not a JSON object");
+            // Strict UTF-8 (the reader refuses invalid sequences) and no duplicate names.
+            document = JsonDocument.Parse(bytes.ToArray(), new JsonDocumentOptions { AllowDuplicateProperties = false });
         }
         catch (JsonException e)
         {
-            throw new CheckpointException($"{path}: the header is not valid JSON ({e.Message})");
+            throw new CheckpointException($"{path}: the header is not valid JSON ({e.Message.Split(". ")[0]})");
         }
+        if (document.RootElement.ValueKind != JsonValueKind.Object)
+        {
+            document.Dispose();
+            throw new CheckpointException($"{path}: the header is not a JSON object");
+        }
+        return document;
     }
 
-    private static (ScalarType type, long[] shape, long begin, long end) Describe(JsonNode? entry, string name, string path)
+    static Dictionary<string, string> MetadataOf(JsonElement header, string path)
     {
+        if (!header.TryGetProperty("__metadata__", out var meta) || meta.ValueKind == JsonValueKind.Null) return [];
+        if (meta.ValueKind != JsonValueKind.Object || meta.EnumerateObject().Any(p => p.Value.ValueKind != JsonValueKind.String))
+            throw new CheckpointException($"{path}: __metadata__ must be an object of strings");
+        return meta.EnumerateObject().ToDictionary(p => p.Name, p => p.Value.GetString()!);
+    }
+
+    static Entry Describe(JsonElement entry, string name, string path)
+    {
+        string Where(string field) => $"{path}: '{name}'.{field}";
+        if (entry.ValueKind != JsonValueKind.Object) throw new CheckpointException($"{path}: '{name}' must be an object with dtype, shape and data_offsets");
+        if (!entry.TryGetProperty("dtype", out var d) || d.ValueKind != JsonValueKind.String)
+            throw new CheckpointException($"{Where("dtype")}: missing or not a string");
+        if (!DTypes.TryGetValue(d.GetString()!, out var type))
+            throw new CheckpointException($"{Where("dtype")}: {d.GetString()} is not a known dtype ({string.Join(", ", DTypes.Keys)})");
+        var shape = Integers(entry, "shape", Where("shape"));
+        var offsets = Integers(entry, "data_offsets", Where("data_offsets"));
+        if (offsets.Length != 2 || offsets[1] < offsets[0])
+            throw new CheckpointException($"{Where("data_offsets")}: expected [begin, end] with begin ≤ end");
+        long bytes = type.ElementSize();
         try
         {
-            var dtypeName = entry!["dtype"]!.GetValue<string>();
-            if (!DTypes.TryGetValue(dtypeName, out var type))
-                throw new CheckpointException($"{path}: '{name}' has dtype {dtypeName}, which is not supported");
-            var shape = entry["shape"]!.AsArray().Select(d => d!.GetValue<long>()).ToArray();
-            var offsets = entry["data_offsets"]!.AsArray().Select(d => d!.GetValue<long>()).ToArray();
-            if (offsets.Length != 2 || offsets[1] < offsets[0]) throw new CheckpointException($"{path}: '{name}' has bad data_offsets");
-            return (type, shape, offsets[0], offsets[1]);
+            foreach (var dim in shape) bytes = checked(bytes * dim);
         }
-        catch (Exception e) when (e is NullReferenceException or InvalidOperationException or FormatException)
+        catch (OverflowException) { throw new CheckpointException($"{Where("shape")}: [{string.Join(", ", shape)}] overflows 64 bits of bytes"); }
+        if (offsets[1] - offsets[0] != bytes)
+            throw new CheckpointException($"{path}: '{name}' holds {offsets[1] - offsets[0]} bytes but {type} [{string.Join(", ", shape)}] needs {bytes}");
+        return new Entry(name, type, shape, offsets[0], offsets[1]);
+    }
+
+    /// <summary>A field that must be an array of non-negative 64-bit integers.</summary>
+    static long[] Integers(JsonElement entry, string field, string where)
+    {
+        if (!entry.TryGetProperty(field, out var array) || array.ValueKind != JsonValueKind.Array)
+            throw new CheckpointException($"{where}: missing or not an array");
+        var values = new long[array.GetArrayLength()];
+        var i = 0;
+        foreach (var item in array.EnumerateArray())
         {
-            throw new CheckpointException($"{path}: '{name}' lacks a valid dtype, shape or data_offsets");
+            if (item.ValueKind != JsonValueKind.Number || !item.TryGetInt64(out var v) || v < 0)
+                throw new CheckpointException($"{where}[{i}]: {item.GetRawText()} is not a non-negative 64-bit integer");
+            values[i++] = v;
         }
+        return values;
     }
 
     private static Tensor Materialize(ReadOnlySpan<byte> bytes, ScalarType type, long[] shape, Device? device, ScalarType? dtype)
