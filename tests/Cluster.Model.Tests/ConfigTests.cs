@@ -62,9 +62,28 @@ public class ConfigTests
     [InlineData("""{"model_type": "roberta", "vocab_size": "many"}""", "vocab_size")]
     [InlineData("""{"model_type": "roberta", "num_hidden_layers": 0}""", "num_hidden_layers must be positive")]
     [InlineData("not json", "invalid JSON")]
+    [InlineData("""{"model_type": 5}""", "model_type must be a string, got 5")]
+    [InlineData("""{"model_type": "roberta", "vocab_size": 100, "num_labels": "three"}""", "num_labels must be an integer")]
+    [InlineData("""{"model_type": "roberta", "vocab_size": 100, "num_labels": 1000000000}""", "num_labels 1000000000 is over the limit")]
+    [InlineData("""{"model_type": "roberta", "vocab_size": 100, "num_hidden_layers": 10000000000}""", "num_hidden_layers")]
     public void InvalidConfigsNameTheField(string json, string expected)
     {
         var ex = Assert.Throws<ConfigException>(() => PretrainedConfig.FromJson(json));
         Assert.Contains(expected, ex.Message);
+    }
+
+    [Theory]
+    [InlineData("""{"model_type": "roberta", "vocab_size": 50265, "hidden_size": 65536, "num_attention_heads": 64, "intermediate_size": 262144}""")]
+    [InlineData("""{"model_type": "roberta", "vocab_size": 50265, "num_hidden_layers": 1000000000}""")]
+    [InlineData("""{"model_type": "roc_bert", "vocab_size": 100, "shape_vocab_size": 2000000000, "shape_embed_dim": 2000000000}""")]
+    public void Absurd_sizes_are_refused_with_the_estimate_before_anything_is_allocated(string json)
+    {
+        var allocated = GC.GetAllocatedBytesForCurrentThread();
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var e = Assert.Throws<ConfigException>(() => PretrainedConfig.FromJson(json));
+        Assert.Contains("parameters", e.Message);
+        Assert.Contains("GiB", e.Message);
+        Assert.True(GC.GetAllocatedBytesForCurrentThread() - allocated < 1 << 20, "refusing the config allocated over 1 MB");
+        Assert.True(clock.Elapsed < TimeSpan.FromSeconds(5)); // a hang guard: the refusal takes milliseconds
     }
 }

@@ -49,6 +49,7 @@ public abstract class PretrainedConfig
         set
         {
             if (value < 1) throw new ConfigException($"num_labels must be at least 1, got {value}");
+            if (value > MaxLabels) throw new ConfigException($"num_labels {value} is over the limit of {MaxLabels}");
             if (value == id2label.Count) return;
             id2label = DefaultLabels(value);
             label2id = id2label.ToDictionary(kv => kv.Value, kv => int.Parse(kv.Key));
@@ -56,6 +57,29 @@ public abstract class PretrainedConfig
     }
 
     [JsonIgnore] public int head_size => hidden_size / num_attention_heads;
+
+    /// <summary>More labels than this is not a classifier (and would allocate their names before anything else).</summary>
+    public const int MaxLabels = 1_000_000;
+
+    /// <summary>The parameters of the encoder these fields describe (embeddings, layers, pooler), in 64-bit
+    /// arithmetic; heads add comparatively little.</summary>
+    [JsonIgnore]
+    public virtual double EstimatedParameters
+    {
+        get
+        {
+            double h = hidden_size, i = intermediate_size;
+            var embeddings = ((double)vocab_size + max_position_embeddings + type_vocab_size) * h;
+            var layer = 4 * h * h + 2 * h * i + 9 * h + i;
+            return embeddings + num_hidden_layers * layer + h * h;
+        }
+    }
+
+    /// <summary>The most bytes a model may need before it is refused: CLUSTER_MAX_MODEL_BYTES when set, else the
+    /// memory this process may use (its cgroup limit or the machine's RAM).</summary>
+    public static long ModelBytesLimit =>
+        long.TryParse(Environment.GetEnvironmentVariable("CLUSTER_MAX_MODEL_BYTES"), out var cap) && cap > 0
+            ? cap : GC.GetGCMemoryInfo().TotalAvailableMemoryBytes;
 
     /// <summary>Whatever else config.json held, written back unchanged.</summary>
     [JsonExtensionData] public Dictionary<string, JsonElement> extra { get; set; } = new();
@@ -87,6 +111,11 @@ public abstract class PretrainedConfig
         if (pad_token_id is { } pad && (pad < 0 || pad >= vocab_size))
             throw new ConfigException($"pad_token_id ({pad}) is outside the vocabulary (vocab_size {vocab_size})");
         if (layer_norm_eps <= 0) throw new ConfigException($"layer_norm_eps must be positive, got {layer_norm_eps}");
+        // Checked before anything is allocated: float32 weights alone, with no gradients or optimizer state.
+        var bytes = EstimatedParameters * 4;
+        if (bytes > ModelBytesLimit)
+            throw new ConfigException($"the config describes about {EstimatedParameters:0.###e0} parameters ({bytes / (1L << 30):N1} GiB in float32), " +
+                                      $"more than the {ModelBytesLimit / (double)(1L << 30):N1} GiB this process may use (CLUSTER_MAX_MODEL_BYTES sets the limit)");
     }
 
     protected static void Positive(int value, string field)
@@ -120,7 +149,12 @@ public abstract class PretrainedConfig
         {
             throw new ConfigException($"{source}: invalid JSON ({e.Message})");
         }
-        var type = node["model_type"]?.GetValue<string>();
+        var type = node["model_type"] switch
+        {
+            null => null,
+            JsonValue v when v.GetValueKind() == JsonValueKind.String => v.GetValue<string>(),
+            var other => throw new ConfigException($"{source}: model_type must be a string, got {other.ToJsonString()}"),
+        };
         PretrainedConfig config;
         try
         {
@@ -138,7 +172,9 @@ public abstract class PretrainedConfig
         }
         config.extra.Remove("model_type");
         // num_labels is derived from id2label, so it is not a stored field: honour it only without id2label
-        if (node["num_labels"] is JsonValue n && node["id2label"] is null) config.num_labels = n.GetValue<int>();
+        if (node["num_labels"] is { } n && node["id2label"] is null)
+            config.num_labels = n is JsonValue v && v.GetValueKind() == JsonValueKind.Number && v.TryGetValue(out int labels)
+                ? labels : throw new ConfigException($"{source}: num_labels must be an integer, got {n.ToJsonString()}");
         config.Validate();
         return config;
     }
