@@ -7,6 +7,11 @@ public sealed class LoadTests(ClusterFixture fixture)
     public async Task Ten_thousand_concurrent_calls_over_three_silos_are_neither_lost_nor_duplicated()
     {
         const int grains = 500, calls = 10_000;
+        // Random placement only uses silos every member sees as active: wait for all three first (a fresh cluster
+        // can still be settling when this is the collection's first test).
+        var registry = fixture.Client.GetGrain<IDeviceRegistryGrain>(DeviceRegistry.Key);
+        Assert.True(await Eventually.HoldsAsync(async () => (await registry.GetStatus()).Members.Count(m => m.Status == "Active" && m.Devices.Count > 0) == 3,
+            TimeSpan.FromSeconds(60)));
         var keyBase = Random.Shared.Next(1, 1 << 20) * 1000L; // fresh grains each run
         var homes = await Task.WhenAll(Enumerable.Range(0, calls).Select(call =>
             fixture.Client.GetGrain<ITallyGrain>(keyBase + call % grains).Record(call)));
