@@ -84,8 +84,12 @@ public sealed class ModelServer : IDisposable
         var prepared = Pipelines.Pipelines.For(head.Task).Prepare(inputs, new RequestParameters(parameters), head, Limits);
         ServingMetrics.TokenizeTime.Record(Stopwatch.GetElapsedTime(started).TotalSeconds);
         var outputs = await _queue.EnqueueAsync(prepared.Item);
-        return prepared.Finish(outputs)?.ToJsonString() ?? "null";
+        return prepared.Finish(outputs)?.ToJsonString(Answers) ?? "null";
     }
+
+    /// <summary>A model with NaN or infinite outputs (diverged weights) still answers: JSON has no such numbers, so they
+    /// are written as the strings "NaN", "Infinity", "-Infinity" rather than failing the request with a .NET message.</summary>
+    static readonly JsonSerializerOptions Answers = new() { NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals };
 
     static JsonDocument Parse(string json)
     {

@@ -76,6 +76,8 @@ public class ConfigTests
     [InlineData("""{"model_type": "roberta", "vocab_size": 50265, "hidden_size": 65536, "num_attention_heads": 64, "intermediate_size": 262144}""")]
     [InlineData("""{"model_type": "roberta", "vocab_size": 50265, "num_hidden_layers": 1000000000}""")]
     [InlineData("""{"model_type": "roc_bert", "vocab_size": 100, "shape_vocab_size": 2000000000, "shape_embed_dim": 2000000000}""")]
+    // Cheap in weights (a billion positions × 8), not in attention over one full-length sequence.
+    [InlineData("""{"model_type": "roberta", "vocab_size": 100, "hidden_size": 8, "num_attention_heads": 1, "intermediate_size": 8, "max_position_embeddings": 1000000000}""")]
     public void Absurd_sizes_are_refused_with_the_estimate_before_anything_is_allocated(string json)
     {
         var allocated = GC.GetAllocatedBytesForCurrentThread();

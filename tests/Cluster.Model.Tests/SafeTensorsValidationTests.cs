@@ -97,7 +97,7 @@ public sealed class SafeTensorsValidationTests : IDisposable
             var bytes = Mutate(good, random, i);
             var path = Path.Combine(_dir, "mutant.safetensors");
             File.WriteAllBytes(path, bytes);
-            var before = GC.GetAllocatedBytesForCurrentThread();
+            var probe = new Cluster.Testing.AllocationProbe();
             using (var scope = torch.NewDisposeScope())
             {
                 try
@@ -110,8 +110,8 @@ public sealed class SafeTensorsValidationTests : IDisposable
                     loaded++;
                 }
                 catch (CheckpointException) { refused++; }
+                probe.Within(16 << 20, $"mutation {i}");
             }
-            Assert.True(GC.GetAllocatedBytesForCurrentThread() - before < 16 << 20, $"mutation {i} allocated over 16 MB");
             Assert.Equal(baseline, torch.LiveTensorCount);
         }
         Assert.True(refused > 100, $"only {refused} of 400 mutations were refused");

@@ -67,3 +67,27 @@ public sealed class RequestErrorTests(ServingFixture fixture)
         Assert.Contains(missing, e.Message);
     }
 }
+
+/// <summary>A model whose outputs are NaN (diverged weights) still answers, with JSON strings where numbers cannot be.</summary>
+public sealed class NonFiniteOutputTests
+{
+    [Fact]
+    public async Task Nan_outputs_are_answered_as_strings_not_failed()
+    {
+        using var models = new Cluster.Testing.ServingModels();
+        var dir = Directory.CreateTempSubdirectory("cluster-nan-").FullName;
+        foreach (var file in Directory.GetFiles(models.Encoder)) File.Copy(file, Path.Combine(dir, Path.GetFileName(file)));
+        var weights = Path.Combine(dir, Cluster.Model.Checkpoints.Pretrained.WeightsFile);
+        using (torch.NewDisposeScope())
+        {
+            var tensors = Cluster.Model.Checkpoints.SafeTensors.Load(weights);
+            var name = tensors.Keys.Single(k => k.EndsWith("embeddings.LayerNorm.weight"));
+            tensors[name] = torch.full(tensors[name].shape, float.NaN);
+            Cluster.Model.Checkpoints.SafeTensors.Save(weights, [.. tensors]);
+        }
+        using var server = await ModelServer.StartAsync(new ModelDefinition("nan", dir, []), Device.CPU, "nan/test");
+        var answer = System.Text.Json.Nodes.JsonNode.Parse(await server.InferAsync("embed", ServingFixture.Request("a cat")))!;
+        Assert.All(answer[0]!.AsArray(), v => Assert.Equal("NaN", v!.GetValue<string>()));
+        Directory.Delete(dir, recursive: true);
+    }
+}

@@ -1,4 +1,6 @@
 using System.CommandLine;
+using Cluster.Model.Checkpoints;
+using Cluster.Model.Configuration;
 using Cluster.Model.Tasks;
 using Cluster.Torch;
 
@@ -25,18 +27,53 @@ internal static class InferCommand
         return command;
     }
 
+    /// <summary>An input is at most this many numbers per tensor (for input_ids: 1024 sequences of 512 tokens), checked
+    /// before any tensor is built; the model's own limits (max_position_embeddings, vocab_size) are checked after.</summary>
+    public const long MaxInputElements = 1 << 19;
+
+    public const long MaxInputBytes = 64 << 20;
+
+    private static string ReadUtf8(string path)
+    {
+        try { return File.ReadAllText(path, new System.Text.UTF8Encoding(false, throwOnInvalidBytes: true)); }
+        catch (System.Text.DecoderFallbackException) { throw new ArgumentException($"{path}: not valid UTF-8"); }
+    }
+
+    /// <summary>
+    /// Refuses an input whose forward pass and printed output would not fit in the memory this process may use, before
+    /// any weight is read: the output is printed as JSON, about 40 bytes per number on the way out.
+    /// </summary>
+    private static void CheckMemory(PretrainedConfig config, Head head, Dictionary<string, Tensor> inputs, string dir)
+    {
+        if (!inputs.TryGetValue("input_ids", out var ids) || ids.dim() < 2) return; // the model names what is missing
+        long tokens = ids.shape[^1], sequences = ids.numel() / Math.Max(1, tokens);
+        long width = head is Head.MaskedLM or Head.CausalLM or Head.PreTraining ? config.vocab_size : config.hidden_size;
+        double bytes = config.EstimatedParameters * 4 + config.EstimatedInferenceBytes(sequences, tokens, width) +
+                       (double)sequences * tokens * width * 40;
+        if (bytes > PretrainedConfig.ModelBytesLimit)
+            throw new ArgumentException($"input_ids of shape [{string.Join(", ", ids.shape)}] would need about {bytes / (1 << 20):N0} MiB for {dir} " +
+                                        $"(weights, activations and the printed output), more than the {PretrainedConfig.ModelBytesLimit / (1 << 20):N0} MiB " +
+                                        "this process may use (CLUSTER_MAX_MODEL_BYTES sets the limit); send fewer or shorter sequences");
+    }
+
     private static int Run(DirectoryInfo dir, Head head, FileInfo inputFile)
     {
         if (!inputFile.Exists) throw new IOException($"--input: no file {inputFile.FullName}");
+        if (inputFile.Length > MaxInputBytes)
+            throw new ArgumentException($"--input: {inputFile.FullName} is {inputFile.Length} bytes, more than the {MaxInputBytes} an input file may have");
         using var scope = torch.NewDisposeScope();
-        var inputs = TensorJson.ParseObject(File.ReadAllText(inputFile.FullName), inputFile.FullName);
+        var inputs = TensorJson.ParseObject(ReadUtf8(inputFile.FullName), inputFile.FullName, MaxInputElements);
+        CheckMemory(Pretrained.LoadConfig(dir.FullName), head, inputs, dir.FullName);
         using var model = TaskModel.FromPretrained(dir.FullName, head, out var loaded);
         if (loaded.missing_keys.Count > 0)
             Console.Error.WriteLine($"cluster: warning: {dir.FullName} has no weights for [{string.Join(", ", loaded.missing_keys)}]: " +
                                     "they are freshly initialised, as transformers does");
         model.Module.eval();
         using var inference = torch.inference_mode();
-        Console.WriteLine(TensorJson.Serialize(model.Run(inputs)));
+        var output = TensorJson.Serialize(model.Run(inputs), out long nonFinite);
+        if (nonFinite > 0)
+            Console.Error.WriteLine($"cluster: warning: the output holds {nonFinite} NaN or infinite values, written as the strings \"NaN\", \"Infinity\", \"-Infinity\"");
+        Console.WriteLine(output);
         return 0;
     }
 }

@@ -13,13 +13,21 @@ internal static class TokenizeCommand
 {
     private const int LinesPerBatch = 4096;
 
+    /// <summary>The longest line taken, in UTF-16 units. A line is one JSON row; up to this size a row of either tokenizer
+    /// stays within a few hundred megabytes (a 1M-character line of CJK peaked at 0.3 GB), and a longer one is refused
+    /// before it is tokenized.</summary>
+    public const int MaxLineChars = 1 << 20;
+
+    private const long BatchChars = MaxLineChars;
+
     public static Command Create()
     {
         var modelDir = new Option<DirectoryInfo>("--model-dir") { Description = "a model directory; config.json's model_type picks the tokenizer", Required = true };
         var noSpecial = new Option<bool>("--no-special-tokens") { Description = "do not add <s>/</s> or [CLS]/[SEP]" };
         var pair = new Option<bool>("--pair") { Description = "each line holds two texts separated by a tab" };
         var maxLength = new Option<int?>("--max-length") { Description = "truncate to this many tokens, special tokens included (longest first)" };
-        var command = new Command("tokenize", "Tokenize lines from stdin with a model directory's tokenizer; one JSON object per line on stdout")
+        var command = new Command("tokenize", "Tokenize lines from stdin with a model directory's tokenizer; one JSON object per line on stdout " +
+                                                 $"(lines of at most {MaxLineChars} characters)")
         {
             modelDir, noSpecial, pair, maxLength,
         };
@@ -42,7 +50,16 @@ internal static class TokenizeCommand
         {
             lines.Clear();
             string? line;
-            while (lines.Count < LinesPerBatch && (line = input.ReadLine()) is not null) lines.Add(line);
+            long chars = 0;
+            // A batch is bounded by lines and by characters, so a file of long documents is not held 4096 at a time.
+            while (lines.Count < LinesPerBatch && chars < BatchChars && (line = input.ReadLine()) is not null)
+            {
+                if (line.Length > MaxLineChars)
+                    throw new ArgumentException($"stdin line {lineNumber + lines.Count + 1} has {line.Length} characters, more than the " +
+                                                $"{MaxLineChars} a line may have; split it first");
+                lines.Add(line);
+                chars += line.Length;
+            }
             if (lines.Count == 0) break;
             BatchEncoding batch;
             if (pair)
@@ -71,7 +88,14 @@ internal static class TokenizeCommand
         if (tokenTypes) Array(json, "token_type_ids", e.TokenTypeIds);
         Array(json, "attention_mask", e.AttentionMask);
         json.WriteStartArray("offsets");
-        foreach (var (start, end) in e.Offsets) { json.WriteStartArray(); json.WriteNumberValue(start); json.WriteNumberValue(end); json.WriteEndArray(); }
+        foreach (var (start, end) in e.Offsets)
+        {
+            json.WriteStartArray();
+            json.WriteNumberValue(start);
+            json.WriteNumberValue(end);
+            json.WriteEndArray();
+            FlushLarge(json);
+        }
         json.WriteEndArray();
         if (e.InputShapeIds is { } shapes) Array(json, "input_shape_ids", shapes);
         if (e.InputPronunciationIds is { } sounds) Array(json, "input_pronunciation_ids", sounds);
@@ -84,7 +108,17 @@ internal static class TokenizeCommand
     private static void Array(Utf8JsonWriter json, string name, int[] values)
     {
         json.WriteStartArray(name);
-        foreach (int v in values) json.WriteNumberValue(v);
+        foreach (int v in values)
+        {
+            json.WriteNumberValue(v);
+            FlushLarge(json);
+        }
         json.WriteEndArray();
+    }
+
+    /// <summary>A row of a long text is megabytes of JSON; the writer would otherwise buffer all of it.</summary>
+    private static void FlushLarge(Utf8JsonWriter json)
+    {
+        if (json.BytesPending > 1 << 16) json.Flush();
     }
 }

@@ -75,6 +75,20 @@ public abstract class PretrainedConfig
         }
     }
 
+    /// <summary>
+    /// Peak bytes of one inference-mode forward pass over <paramref name="sequences"/> × <paramref name="tokens"/>:
+    /// one layer's widest activation and its attention scores and probabilities (layers free theirs as they go), plus an
+    /// output of <paramref name="outputWidth"/> numbers per token (vocab_size for language-model heads), in 64-bit
+    /// floating point so absurd shapes cannot overflow.
+    /// </summary>
+    public double EstimatedInferenceBytes(long sequences, long tokens, long outputWidth)
+    {
+        double rows = (double)sequences * tokens;
+        double layer = rows * Math.Max(intermediate_size, 4.0 * hidden_size) * 4;
+        double attention = (double)sequences * num_attention_heads * tokens * tokens * 4 * 2;
+        return layer + attention + rows * outputWidth * 4;
+    }
+
     /// <summary>The most bytes a model may need before it is refused: CLUSTER_MAX_MODEL_BYTES when set, else the
     /// memory this process may use (its cgroup limit or the machine's RAM).</summary>
     public static long ModelBytesLimit =>
@@ -111,10 +125,13 @@ public abstract class PretrainedConfig
         if (pad_token_id is { } pad && (pad < 0 || pad >= vocab_size))
             throw new ConfigException($"pad_token_id ({pad}) is outside the vocabulary (vocab_size {vocab_size})");
         if (layer_norm_eps <= 0) throw new ConfigException($"layer_norm_eps must be positive, got {layer_norm_eps}");
-        // Checked before anything is allocated: float32 weights alone, with no gradients or optimizer state.
-        var bytes = EstimatedParameters * 4;
+        // Checked before anything is allocated: float32 weights with no gradients or optimizer state, and one
+        // full-length sequence's activations (a huge max_position_embeddings is cheap in weights but not in attention).
+        var weights = EstimatedParameters * 4;
+        var bytes = weights + EstimatedInferenceBytes(1, max_position_embeddings, hidden_size);
         if (bytes > ModelBytesLimit)
-            throw new ConfigException($"the config describes about {EstimatedParameters:0.###e0} parameters ({bytes / (1L << 30):N1} GiB in float32), " +
+            throw new ConfigException($"the config describes about {EstimatedParameters:0.###e0} parameters ({weights / (1L << 30):N1} GiB in float32; " +
+                                      $"{bytes / (1L << 30):N1} GiB with one sequence of {max_position_embeddings} tokens), " +
                                       $"more than the {ModelBytesLimit / (double)(1L << 30):N1} GiB this process may use (CLUSTER_MAX_MODEL_BYTES sets the limit)");
     }
 
@@ -175,14 +192,18 @@ public abstract class PretrainedConfig
         if (node["num_labels"] is { } n && node["id2label"] is null)
             config.num_labels = n is JsonValue v && v.GetValueKind() == JsonValueKind.Number && v.TryGetValue(out int labels)
                 ? labels : throw new ConfigException($"{source}: num_labels must be an integer, got {n.ToJsonString()}");
-        config.Validate();
+        try { config.Validate(); }
+        catch (ConfigException e) { throw new ConfigException($"{source}: {e.Message}"); }
         return config;
     }
 
     public static PretrainedConfig Load(string path)
     {
         if (!File.Exists(path)) throw new FileNotFoundException($"no config file at {path}", path);
-        return FromJson(File.ReadAllText(path), path);
+        string text;
+        try { text = File.ReadAllText(path, new System.Text.UTF8Encoding(false, throwOnInvalidBytes: true)); }
+        catch (System.Text.DecoderFallbackException) { throw new ConfigException($"{path}: not valid UTF-8"); }
+        return FromJson(text, path);
     }
 
     public string ToJson()

@@ -6,12 +6,15 @@ namespace Cluster.Model.Tasks;
 
 /// <summary>
 /// Tensors as JSON nested arrays. Numbers written with a decimal point or exponent make a float32
-/// tensor, plain integers an int64 one (as torch.tensor does with Python numbers).
+/// tensor, plain integers an int64 one (as torch.tensor does with Python numbers). JSON has no NaN or infinity: an
+/// output holding them writes the strings "NaN", "Infinity" and "-Infinity" (Python's json module spells them so,
+/// unquoted) and counts them, so the caller can warn.
 /// </summary>
 public static class TensorJson
 {
     /// <summary>Every member of a JSON object as a tensor (owned by the caller's DisposeScope).</summary>
-    public static Dictionary<string, Tensor> ParseObject(string json, string source)
+    /// <param name="maxElements">the most numbers one tensor may hold, checked from the JSON before a tensor is built</param>
+    public static Dictionary<string, Tensor> ParseObject(string json, string source, long maxElements = long.MaxValue)
     {
         JsonDocument doc;
         try { doc = JsonDocument.Parse(json); }
@@ -20,12 +23,13 @@ public static class TensorJson
         {
             if (doc.RootElement.ValueKind != JsonValueKind.Object) throw new ArgumentException($"{source}: expected a JSON object of named tensors");
             var result = new Dictionary<string, Tensor>();
-            foreach (var member in doc.RootElement.EnumerateObject()) result[member.Name] = Parse(member.Value, $"{source}: '{member.Name}'");
+            foreach (var member in doc.RootElement.EnumerateObject())
+                result[member.Name] = Parse(member.Value, $"{source}: '{member.Name}'", maxElements);
             return result;
         }
     }
 
-    public static Tensor Parse(JsonElement value, string what)
+    public static Tensor Parse(JsonElement value, string what, long maxElements = long.MaxValue)
     {
         var shape = new List<long>();
         for (var e = value; e.ValueKind == JsonValueKind.Array; e = e.GetArrayLength() > 0 ? e[0] : default)
@@ -33,10 +37,18 @@ public static class TensorJson
             shape.Add(e.GetArrayLength());
             if (e.GetArrayLength() == 0) break;
         }
+        long elements = shape.Aggregate(1L, (n, d) => n * d);
+        if (elements > maxElements)
+            throw new ArgumentException($"{what}: shape [{string.Join(", ", shape)}] holds {elements} numbers, more than the {maxElements} an input may have");
         var numbers = new List<JsonElement>();
         Collect(value, 0, shape, numbers, what);
         bool isFloat = numbers.Any(n => n.GetRawText().IndexOfAny(['.', 'e', 'E']) >= 0);
-        if (isFloat) return torch.tensor(numbers.Select(n => n.GetSingle()).ToArray(), shape.ToArray());
+        if (isFloat)
+        {
+            var floats = numbers.Select(n => n.GetDouble()).ToArray();
+            if (floats.Any(f => Math.Abs(f) > float.MaxValue)) throw new ArgumentException($"{what}: a number is beyond float32's range");
+            return torch.tensor(floats.Select(f => (float)f).ToArray(), shape.ToArray());
+        }
         try { return torch.tensor(numbers.Select(n => n.GetInt64()).ToArray(), shape.ToArray()); }
         catch (FormatException) { throw new ArgumentException($"{what}: an integer is out of range"); }
     }
@@ -55,8 +67,12 @@ public static class TensorJson
     }
 
     /// <summary>One JSON object: each tensor as nested arrays (floats as float32, shortest round-trip form).</summary>
-    public static string Serialize(IEnumerable<KeyValuePair<string, Tensor>> tensors)
+    public static string Serialize(IEnumerable<KeyValuePair<string, Tensor>> tensors) => Serialize(tensors, out _);
+
+    /// <param name="nonFinite">how many NaN or infinite values were written as strings</param>
+    public static string Serialize(IEnumerable<KeyValuePair<string, Tensor>> tensors, out long nonFinite)
     {
+        long count = 0;
         using var buffer = new MemoryStream();
         using (var w = new Utf8JsonWriter(buffer))
         {
@@ -66,12 +82,21 @@ public static class TensorJson
                 w.WritePropertyName(name);
                 using var scope = torch.NewDisposeScope();
                 var cpu = t.detach().cpu();
-                if (cpu.dtype.IsFloatingPoint()) Write(w, cpu.to(ScalarType.Float32).ToArray<float>(), cpu.shape, (wr, v) => wr.WriteNumberValue(v));
+                if (cpu.dtype.IsFloatingPoint()) Write(w, cpu.to(ScalarType.Float32).ToArray<float>(), cpu.shape, (wr, v) =>
+                {
+                    if (float.IsFinite(v)) wr.WriteNumberValue(v);
+                    else
+                    {
+                        count++;
+                        wr.WriteStringValue(float.IsNaN(v) ? "NaN" : v > 0 ? "Infinity" : "-Infinity");
+                    }
+                });
                 else if (cpu.dtype == ScalarType.Bool) Write(w, cpu.ToArray<bool>(), cpu.shape, (wr, v) => wr.WriteBooleanValue(v));
                 else Write(w, cpu.to(ScalarType.Int64).ToArray<long>(), cpu.shape, (wr, v) => wr.WriteNumberValue(v));
             }
             w.WriteEndObject();
         }
+        nonFinite = count;
         return Encoding.UTF8.GetString(buffer.ToArray());
     }
 

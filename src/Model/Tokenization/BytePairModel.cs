@@ -9,6 +9,13 @@ internal sealed class BytePairModel
 {
     private const int HeapThreshold = 48;
 
+    /// <summary>
+    /// The longest pre-token (a run of letters, digits or symbols with no space) BPE takes, in UTF-8 bytes. Merging
+    /// works on the whole run at about fifty bytes of memory per byte, so this bounds one word's cost near 50 MB; real
+    /// text has no word within orders of magnitude of it.
+    /// </summary>
+    public const int MaxWordBytes = 1 << 20;
+
     private readonly Dictionary<long, (int Rank, int Id)> _merges;
     private readonly int[] _byteIds = new int[256];
     private readonly WordCache _cache = new();
@@ -40,6 +47,8 @@ internal sealed class BytePairModel
     public ReadOnlySpan<int> Encode(ReadOnlySpan<char> word, ReadOnlySpan<byte> utf8)
     {
         if (_cache.TryGet(word, out var cached)) return cached;
+        if (utf8.Length > MaxWordBytes)
+            throw new TokenizerException($"a word of {utf8.Length} UTF-8 bytes (text with no space) is longer than the {MaxWordBytes} BPE takes; split it first");
         var result = utf8.Length <= HeapThreshold ? MergeByScan(utf8) : MergeByHeap(utf8);
         _cache.Add(word, result);
         return result;

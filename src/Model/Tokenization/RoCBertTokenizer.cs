@@ -19,7 +19,10 @@ public sealed class RoCBertTokenizer : Tokenizer
                               IReadOnlyList<AddedToken> added, RoCBertTokenizerSettings settings, string source) : base(added)
     {
         Settings = settings;
-        _wordPiece = new WordPieceModel(vocab, settings.UnkToken);
+        int unkId = vocab.TryGetValue(settings.UnkToken, out int u) ? u
+            : added.FirstOrDefault(t => t.Content == settings.UnkToken)?.Id
+              ?? throw new TokenizerException($"{source}: vocab.txt has no {settings.UnkToken}, the token unknown words become");
+        _wordPiece = new WordPieceModel(vocab, settings.UnkToken, unkId: unkId);
         _shapes = shapes;
         _pronunciations = pronunciations;
         _unkShape = shapes.TryGetValue(settings.UnkToken, out int s) ? s
@@ -31,6 +34,7 @@ public sealed class RoCBertTokenizer : Tokenizer
         _idToToken = TokenizerFiles.IdToTokenTable(vocab, added);
         (_shapeById, _pronunciationById) = (new int[_idToToken.Length], new int[_idToToken.Length]);
         foreach (var (token, id) in vocab) (_shapeById[id], _pronunciationById[id]) = (ShapeId(token), PronunciationId(token));
+        foreach (var t in added) (_shapeById[t.Id], _pronunciationById[t.Id]) = (ShapeId(t.Content), PronunciationId(t.Content));
         int Id(string content) => added.FirstOrDefault(t => t.Content == content)?.Id ?? vocab[content];
         PadTokenId = Id(settings.PadToken);
         Template = new Template([Id(settings.ClsToken)], [Id(settings.SepToken)], [Id(settings.SepToken)], SecondSequenceTypeIdIsOne: true);
@@ -76,7 +80,6 @@ public sealed class RoCBertTokenizer : Tokenizer
             _wordPiece.Tokenize(chars, pieces);
             foreach (var (id, first, last) in pieces)
             {
-                if (id < 0) throw new TokenizerException($"vocab.txt has no {Settings.UnkToken} for the unknown word '{BasicTokenizer.Spell(chars)}'");
                 output.Add(new TokenSpan
                 {
                     Id = id, Start = chars[first].Start, End = chars[last - 1].End, Word = word,

@@ -28,20 +28,26 @@ public static class RoCBertTokenizerFiles
         string path = Path.Combine(dir, "tokenizer_config.json");
         var s = new RoCBertTokenizerSettings();
         if (!File.Exists(path)) return s;
-        var node = TokenizerFiles.ReadJson(path);
+        var node = TokenizerFiles.ReadJsonObject(path);
         return s with
         {
             DoLowerCase = TokenizerFiles.Bool(node, "do_lower_case", path) ?? s.DoLowerCase,
             DoBasicTokenize = TokenizerFiles.Bool(node, "do_basic_tokenize", path) ?? s.DoBasicTokenize,
             TokenizeChineseChars = TokenizerFiles.Bool(node, "tokenize_chinese_chars", path) ?? s.TokenizeChineseChars,
             StripAccents = TokenizerFiles.Bool(node, "strip_accents", path),
-            NeverSplit = node["never_split"] is JsonArray a ? a.Select(x => x?.GetValue<string>() ?? "").ToList() : s.NeverSplit,
-            UnkToken = TokenizerFiles.TokenContent(node, "unk_token") ?? s.UnkToken,
-            SepToken = TokenizerFiles.TokenContent(node, "sep_token") ?? s.SepToken,
-            PadToken = TokenizerFiles.TokenContent(node, "pad_token") ?? s.PadToken,
-            ClsToken = TokenizerFiles.TokenContent(node, "cls_token") ?? s.ClsToken,
-            MaskToken = TokenizerFiles.TokenContent(node, "mask_token") ?? s.MaskToken,
-            ModelMaxLength = TokenizerFiles.OptionalInt(node, "model_max_length"),
+            NeverSplit = node["never_split"] switch
+            {
+                null => s.NeverSplit,
+                JsonArray a => a.Select((x, i) => x is JsonValue v && v.TryGetValue(out string? t) ? t
+                    : throw new TokenizerException($"{path}: never_split[{i}] is {TokenizerFiles.Shorten(x?.ToJsonString() ?? "null")}, not a string")).ToList(),
+                var other => throw new TokenizerException($"{path}: never_split is {TokenizerFiles.Shorten(other.ToJsonString())}, not a list of strings"),
+            },
+            UnkToken = TokenizerFiles.TokenContent(node, "unk_token", path) ?? s.UnkToken,
+            SepToken = TokenizerFiles.TokenContent(node, "sep_token", path) ?? s.SepToken,
+            PadToken = TokenizerFiles.TokenContent(node, "pad_token", path) ?? s.PadToken,
+            ClsToken = TokenizerFiles.TokenContent(node, "cls_token", path) ?? s.ClsToken,
+            MaskToken = TokenizerFiles.TokenContent(node, "mask_token", path) ?? s.MaskToken,
+            ModelMaxLength = TokenizerFiles.ModelMaxLength(node, path, specialTokens: 2),   // [CLS] … [SEP]
         };
     }
 
@@ -63,7 +69,7 @@ public static class AutoTokenizer
     {
         if (!Directory.Exists(dir)) throw new TokenizerException($"{dir}: no such model directory");
         string configPath = TokenizerFiles.Require(dir, "config.json");
-        string? type = TokenizerFiles.ReadJson(configPath)["model_type"] is JsonValue v && v.TryGetValue(out string? t) ? t : null;
+        string? type = TokenizerFiles.String(TokenizerFiles.ReadJsonObject(configPath), "model_type", configPath);
         return type switch
         {
             "roberta" => RobertaTokenizerFiles.Load(dir),

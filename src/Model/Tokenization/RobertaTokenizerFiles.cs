@@ -20,7 +20,7 @@ public static class RobertaTokenizerFiles
     public static RobertaTokenizer FromVocabAndMerges(string vocabPath, string mergesPath, RobertaTokenizerSettings? settings = null)
     {
         settings ??= new RobertaTokenizerSettings();
-        var vocab = TokenizerFiles.ReadTokenIds(vocabPath);
+        var vocab = TokenizerFiles.ReadVocabulary(vocabPath);
         var merges = TokenizerFiles.ReadMerges(mergesPath);
         var model = new BytePairModel(vocab, merges, mergesPath) { UnknownId = vocab.TryGetValue(settings.UnkToken, out int unk) ? unk : null };
         return new RobertaTokenizer(model, SpecialTokens(settings, vocab, []), settings);
@@ -29,11 +29,11 @@ public static class RobertaTokenizerFiles
     public static RobertaTokenizer FromTokenizerJson(string path, RobertaTokenizerSettings? settings = null)
     {
         settings ??= new RobertaTokenizerSettings();
-        var root = TokenizerFiles.ReadJson(path);
-        var model = root["model"] ?? throw new TokenizerException($"{path}: no 'model'");
-        string? type = model["type"]?.GetValue<string>();
+        var root = TokenizerFiles.ReadJsonObject(path);
+        var model = root["model"] as JsonObject ?? throw new TokenizerException($"{path}: no 'model' object");
+        string? type = TokenizerFiles.String(model, "type", $"{path}: model");
         if (type is not null && type != "BPE") throw new TokenizerException($"{path}: model type '{type}' is not BPE, so not a RoBERTa tokenizer");
-        var vocab = TokenizerFiles.ReadTokenIds(model["vocab"], $"{path}: model.vocab");
+        var vocab = TokenizerFiles.ReadTokenIds(model["vocab"], $"{path}: model.vocab", unique: true);
         var merges = new List<(string, string)>();
         if (model["merges"] is not JsonArray mergeArray) throw new TokenizerException($"{path}: model.merges is not a list");
         for (int i = 0; i < mergeArray.Count; i++)
@@ -41,33 +41,60 @@ public static class RobertaTokenizerFiles
             var (left, right) = mergeArray[i] switch
             {
                 JsonValue v when v.TryGetValue(out string? s) && s.Split(' ') is [var a, var b] => (a, b),
-                JsonArray { Count: 2 } pair => (pair[0]?.GetValue<string>(), pair[1]?.GetValue<string>()),
-                var other => throw new TokenizerException($"{path}: model.merges[{i}] is {other?.ToJsonString() ?? "null"}, not a pair of tokens"),
+                JsonArray { Count: 2 } pair when pair[0] is JsonValue a && a.TryGetValue(out string? l) && pair[1] is JsonValue b && b.TryGetValue(out string? r) => (l, r),
+                var other => throw new TokenizerException($"{path}: model.merges[{i}] is {TokenizerFiles.Shorten(other?.ToJsonString() ?? "null")}, not a pair of tokens"),
             };
-            merges.Add((left ?? throw new TokenizerException($"{path}: model.merges[{i}] has a null token"),
-                        right ?? throw new TokenizerException($"{path}: model.merges[{i}] has a null token")));
+            merges.Add((left, right));
         }
 
         var pre = root["pre_tokenizer"];
         var post = root["post_processor"];
         settings = settings with
         {
-            AddPrefixSpace = TokenizerFiles.Bool(pre, "add_prefix_space", path) ?? settings.AddPrefixSpace,
-            TrimOffsets = TokenizerFiles.Bool(post, "trim_offsets", path) ?? settings.TrimOffsets,
-            BosToken = post?["cls"]?[0]?.GetValue<string>() ?? settings.BosToken,
-            EosToken = post?["sep"]?[0]?.GetValue<string>() ?? settings.EosToken,
+            AddPrefixSpace = TokenizerFiles.Bool(pre, "add_prefix_space", $"{path}: pre_tokenizer") ?? settings.AddPrefixSpace,
+            TrimOffsets = TokenizerFiles.Bool(post, "trim_offsets", $"{path}: post_processor") ?? settings.TrimOffsets,
+            BosToken = TemplateToken(post, "cls", path) ?? settings.BosToken,
+            EosToken = TemplateToken(post, "sep", path) ?? settings.EosToken,
         };
-        var added = new List<AddedToken>();
-        if (root["added_tokens"] is JsonArray addedArray)
-            foreach (var t in addedArray)
-            {
-                string content = t?["content"]?.GetValue<string>() ?? throw new TokenizerException($"{path}: an added token has no content");
-                int id = t["id"]?.GetValue<int>() ?? throw new TokenizerException($"{path}: added token '{content}' has no id");
-                added.Add(new AddedToken(content, id, TokenizerFiles.Bool(t, "special", path) ?? false,
-                    TokenizerFiles.Bool(t, "lstrip", path) ?? false, TokenizerFiles.Bool(t, "rstrip", path) ?? false));
-            }
+        var added = ReadAddedTokens(root["added_tokens"], path, vocab.Count);
         var bpe = new BytePairModel(vocab, merges, $"{path}: model.merges") { UnknownId = vocab.TryGetValue(settings.UnkToken, out int unk) ? unk : null };
         return new RobertaTokenizer(bpe, SpecialTokens(settings, vocab, added), settings);
+    }
+
+    /// <summary>post_processor.cls / .sep: ["&lt;s&gt;", 0], the token and its id.</summary>
+    private static string? TemplateToken(JsonNode? post, string key, string path) => TokenizerFiles.Member(post, key) switch
+    {
+        null => null,
+        JsonArray { Count: 2 } a when a[0] is JsonValue v && v.TryGetValue(out string? token) => token,
+        var other => throw new TokenizerException($"{path}: post_processor.{key} is {TokenizerFiles.Shorten(other.ToJsonString())}, not [token, id]"),
+    };
+
+    /// <summary>
+    /// tokenizer.json's added_tokens: each a string content with an integer id that is non-negative, at most one past the
+    /// ids already given out (so the id table stays as large as the tokens), and not shared with a different token.
+    /// </summary>
+    private static List<AddedToken> ReadAddedTokens(JsonNode? node, string path, int vocabSize)
+    {
+        var added = new List<AddedToken>();
+        if (node is null) return added;
+        if (node is not JsonArray array) throw new TokenizerException($"{path}: added_tokens is not a list");
+        var byId = new Dictionary<int, string>();
+        for (int i = 0; i < array.Count; i++)
+        {
+            string where = $"{path}: added_tokens[{i}]";
+            var t = array[i] as JsonObject ?? throw new TokenizerException($"{where} is not an object");
+            string content = TokenizerFiles.String(t, "content", where) ?? throw new TokenizerException($"{where} has no content");
+            int id = t["id"] is JsonValue v && v.TryGetValue(out long n) && n >= 0 && n <= vocabSize + array.Count
+                ? (int)n
+                : throw new TokenizerException($"{where} ('{TokenizerFiles.Shorten(content)}') has id {TokenizerFiles.Shorten(t["id"]?.ToJsonString() ?? "null")}, " +
+                                               $"not an integer in [0, {vocabSize + array.Count}]");
+            if (byId.TryGetValue(id, out var other) && other != content)
+                throw new TokenizerException($"{where}: '{TokenizerFiles.Shorten(content)}' and '{TokenizerFiles.Shorten(other)}' share id {id}");
+            byId[id] = content;
+            added.Add(new AddedToken(content, id, TokenizerFiles.Bool(t, "special", where) ?? false,
+                TokenizerFiles.Bool(t, "lstrip", where) ?? false, TokenizerFiles.Bool(t, "rstrip", where) ?? false));
+        }
+        return added;
     }
 
     /// <summary>
@@ -92,17 +119,17 @@ public static class RobertaTokenizerFiles
         string path = Path.Combine(dir, "tokenizer_config.json");
         var settings = new RobertaTokenizerSettings();
         if (!File.Exists(path)) return settings;
-        var node = TokenizerFiles.ReadJson(path);
+        var node = TokenizerFiles.ReadJsonObject(path);
         return settings with
         {
             AddPrefixSpace = TokenizerFiles.Bool(node, "add_prefix_space", path) ?? settings.AddPrefixSpace,
             TrimOffsets = TokenizerFiles.Bool(node, "trim_offsets", path) ?? settings.TrimOffsets,
-            BosToken = TokenizerFiles.TokenContent(node, "bos_token") ?? settings.BosToken,
-            EosToken = TokenizerFiles.TokenContent(node, "eos_token") ?? settings.EosToken,
-            UnkToken = TokenizerFiles.TokenContent(node, "unk_token") ?? settings.UnkToken,
-            PadToken = TokenizerFiles.TokenContent(node, "pad_token") ?? settings.PadToken,
-            MaskToken = TokenizerFiles.TokenContent(node, "mask_token") ?? settings.MaskToken,
-            ModelMaxLength = TokenizerFiles.OptionalInt(node, "model_max_length"),
+            BosToken = TokenizerFiles.TokenContent(node, "bos_token", path) ?? settings.BosToken,
+            EosToken = TokenizerFiles.TokenContent(node, "eos_token", path) ?? settings.EosToken,
+            UnkToken = TokenizerFiles.TokenContent(node, "unk_token", path) ?? settings.UnkToken,
+            PadToken = TokenizerFiles.TokenContent(node, "pad_token", path) ?? settings.PadToken,
+            MaskToken = TokenizerFiles.TokenContent(node, "mask_token", path) ?? settings.MaskToken,
+            ModelMaxLength = TokenizerFiles.ModelMaxLength(node, path, specialTokens: 2),   // <s> … </s>
         };
     }
 

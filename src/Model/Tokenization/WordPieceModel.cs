@@ -10,12 +10,13 @@ internal sealed class WordPieceModel
 {
     private readonly Dictionary<string, int>.AlternateLookup<ReadOnlySpan<char>> _bySpan;
 
-    public WordPieceModel(Dictionary<string, int> vocab, string unkToken, int maxInputCharsPerWord = 100)
+    /// <param name="unkId">the unknown token's id when the vocabulary lacks it (an added token, as HF would add it)</param>
+    public WordPieceModel(Dictionary<string, int> vocab, string unkToken, int maxInputCharsPerWord = 100, int unkId = -1)
     {
         Vocab = vocab;
         _bySpan = vocab.GetAlternateLookup<ReadOnlySpan<char>>();
         UnkToken = unkToken;
-        UnkId = vocab.TryGetValue(unkToken, out int unk) ? unk : -1;
+        UnkId = vocab.TryGetValue(unkToken, out int unk) ? unk : unkId;
         MaxInputCharsPerWord = maxInputCharsPerWord;
     }
 

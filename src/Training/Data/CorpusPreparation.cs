@@ -13,6 +13,7 @@ public static class CorpusPreparation
     /// <summary>About 256 MB of ids per shard.</summary>
     public const long TokensPerShard = 64L << 20;
     const int LinesPerBatch = 8192;
+    const long BatchChars = 4 << 20;
 
     /// <param name="tokenizer">the tokenizer read from <paramref name="tokenizerDirectory"/> (whose files are fingerprinted)</param>
     public static TokenShardManifest Prepare(Tokenizer tokenizer, string tokenizerDirectory, IReadOnlyList<string> corpusFiles, string outputDirectory,
@@ -38,15 +39,19 @@ public static class CorpusPreparation
         foreach (var file in corpusFiles)
         {
             var batch = new List<string>(LinesPerBatch);
+            long batchChars = 0;
             foreach (var line in File.ReadLines(file))
             {
                 cancellation.ThrowIfCancellationRequested();
                 read += System.Text.Encoding.UTF8.GetByteCount(line) + 1;
                 if (string.IsNullOrWhiteSpace(line)) continue;
                 batch.Add(line);
-                if (batch.Count < LinesPerBatch) continue;
+                batchChars += line.Length;
+                // Long documents make a batch by size, so memory stays proportional to the batch, not to LinesPerBatch lines.
+                if (batch.Count < LinesPerBatch && batchChars < BatchChars) continue;
                 writer.Write(tokenizer.EncodeIdsBatch(batch));
                 batch.Clear();
+                batchChars = 0;
                 progress?.Report(new(Math.Min(read, total), total, writer.Documents, writer.Tokens));
             }
             if (batch.Count > 0) writer.Write(tokenizer.EncodeIdsBatch(batch));

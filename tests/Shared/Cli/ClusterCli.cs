@@ -28,7 +28,10 @@ public static class ClusterCli
     public static Task<Result> RunAsync(params string[] args) => RunAsync(null, args);
 
     /// <summary>Runs with <paramref name="stdin"/> (raw bytes, so tests can send invalid UTF-8) as standard input.</summary>
-    public static async Task<Result> RunAsync(byte[]? stdin, params string[] args)
+    public static Task<Result> RunAsync(byte[]? stdin, params string[] args) => RunAsync(stdin, null, args);
+
+    /// <summary>Runs with extra environment variables (the child's only: the test process's own are untouched).</summary>
+    public static async Task<Result> RunAsync(byte[]? stdin, IReadOnlyDictionary<string, string>? environment, params string[] args)
     {
         var info = new ProcessStartInfo("dotnet", [BuildOutput.Of("src/Client", "cluster.dll"), .. args])
         {
@@ -36,6 +39,7 @@ public static class ClusterCli
             RedirectStandardError = true,
             RedirectStandardInput = stdin is not null,
         };
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>()) info.Environment[name] = value;
         using var p = Process.Start(info)!;
         if (stdin is not null)
         {
