@@ -18,7 +18,10 @@ public static class ServingMetrics
     public static readonly Histogram<long> BatchRows = Meter.CreateHistogram<long>("cluster_serving_batch_rows", null, "rows in a batch");
     public static readonly Histogram<long> BatchTokens = Meter.CreateHistogram<long>("cluster_serving_batch_tokens", null, "padded tokens in a batch");
 
-    static readonly ObservableGauge<long> Depth = Meter.CreateObservableGauge("cluster_serving_queue_depth",
+    /// <summary>The gauge a HorizontalPodAutoscaler scales serving silos on (deploy/k8s), through a metrics adapter.</summary>
+    public const string QueueDepthName = "cluster_serving_queue_depth";
+
+    static readonly ObservableGauge<long> Depth = Meter.CreateObservableGauge(QueueDepthName,
         () => Depths.Select(kv => new Measurement<long>(kv.Value, new KeyValuePair<string, object?>("replica", kv.Key))), null, "requests waiting in a replica's queue");
 
     internal static void QueueDepth(string replica, long change) => Depths.AddOrUpdate(replica, change, (_, v) => v + change);

@@ -10,10 +10,19 @@ namespace Cluster.Silo;
 /// answers (Kubernetes' readiness and startup probes).</summary>
 public static class HealthEndpoints
 {
+    /// <summary>Liveness: the process answers.</summary>
+    public const string HealthPath = "/health";
+
+    /// <summary>Readiness (and startup): an active member whose grains answer.</summary>
+    public const string ReadyPath = "/ready";
+
+    /// <summary>Prometheus' scrape endpoint.</summary>
+    public const string MetricsPath = "/metrics";
+
     public static void MapHealthEndpoints(this WebApplication app)
     {
-        app.MapGet("/health", () => Results.Json(new { status = "up" }));
-        app.MapGet("/ready", async (HttpContext http) =>
+        app.MapGet(HealthPath, () => Results.Json(new { status = "up" }));
+        app.MapGet(ReadyPath, async (HttpContext http) =>
         {
             var services = http.RequestServices;
             var silo = services.GetRequiredService<ILocalSiloDetails>().SiloAddress;

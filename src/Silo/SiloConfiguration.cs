@@ -12,7 +12,7 @@ public static class SiloConfiguration
 {
     public const string Usage = """
         usage: Cluster.Silo [--membership localhost[:PRIMARY_PORT]|postgres:CONNSTR] [--kubernetes]
-                            [--cluster-id ID] [--service-id ID] [--name NAME] [--devices cpu[,cuda:0,...]]
+                            [--cluster-id ID] [--service-id ID] [--name NAME] [--devices cpu[,cuda:0,...]|cuda:all]
                             [--port N] [--gateway-port N] [--http-port N] [--bulk-port N]
                             [--advertised-host IP] [--insecure-listen-any] [--cluster-secret S]
                             [--tls-cert FILE --tls-key FILE --tls-ca FILE]
@@ -76,6 +76,9 @@ public static class SiloConfiguration
         ["POD_NAME"] = "Name",
         ["POD_IP"] = "AdvertisedHost",
     };
+
+    /// <summary>The environment variables a silo reads (deploy/k8s is checked against these).</summary>
+    public static IReadOnlyCollection<string> EnvironmentVariables => EnvironmentNames.Keys;
 
     /// <summary>Reads and validates the settings; throws ArgumentException naming the bad one.</summary>
     public static SiloSettings Load(string[] args, IReadOnlyDictionary<string, string?> environment, string? settingsDirectory = null)

@@ -30,7 +30,7 @@ public static class SiloHost
         var name = settings.Name ?? $"{Environment.MachineName}-{settings.SiloPort.ToString(CultureInfo.InvariantCulture)}";
 
         if (settings.Kubernetes) StartChecks.KubernetesEnvironment(environment);
-        StartChecks.DevicesExist(settings.Devices);
+        settings = settings with { Devices = StartChecks.DevicesExist(settings.Devices) };
         var certificates = LoadCertificates(settings);
         StartChecks.PortsAreFree(listen, ("silo", settings.SiloPort), ("gateway", settings.GatewayPort), ("http", settings.HttpPort));
         var bulkSecurity = certificates is null ? BulkChannelSecurity.SharedSecret(settings.EffectiveClusterSecret) : BulkChannelSecurity.Tls(certificates);
@@ -112,7 +112,7 @@ public static class SiloHost
         app.MapHealthEndpoints();
         app.MapServingEndpoints();
         app.MapOpenApi("/openapi.json");
-        app.MapPrometheusScrapingEndpoint("/metrics");
+        app.MapPrometheusScrapingEndpoint(HealthEndpoints.MetricsPath);
         app.Services.GetRequiredService<SiloMetrics>(); // its instruments exist once it does
         var log = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Cluster.Silo");
         if (embedded) { }

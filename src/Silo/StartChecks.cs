@@ -23,20 +23,24 @@ internal static class StartChecks
         }
     }
 
-    /// <summary>CUDA devices must exist on this machine; the CPU always does (libtorch is loaded only for CUDA).</summary>
-    public static void DevicesExist(IReadOnlyList<string> devices)
+    /// <summary>CUDA devices must exist on this machine; the CPU always does (libtorch is loaded only for CUDA). Returns
+    /// the list with cuda:all expanded to the devices there are.</summary>
+    public static IReadOnlyList<string> DevicesExist(IReadOnlyList<string> devices)
     {
-        var wanted = devices.Select(DeviceName.CudaIndex).OfType<int>().ToList();
-        if (wanted.Count == 0) return;
+        if (!devices.Any(d => d != "cpu")) return devices;
         int present;
         try { present = Cluster.Torch.torch.cuda.is_available() ? Cluster.Torch.torch.cuda.device_count() : 0; }
         catch (Exception e) when (e is DllNotFoundException or Cluster.Torch.TorchException or TypeInitializationException)
         {
             throw new SiloStartException($"CUDA devices were asked for ({string.Join(",", devices)}) but libtorch cannot be loaded: {e.Message}", e);
         }
+        try { devices = DeviceName.ExpandAllCuda(devices, present); }
+        catch (ArgumentException e) { throw new SiloStartException(e.Message, e); }
+        var wanted = devices.Select(DeviceName.CudaIndex).OfType<int>().ToList();
         var missing = wanted.FirstOrDefault(i => i >= present, -1);
         if (missing >= 0)
             throw new SiloStartException($"device cuda:{missing} is not on this machine ({(present == 0 ? "it has no CUDA device" : $"it has cuda:0..cuda:{present - 1}")})");
+        return devices;
     }
 
     /// <summary>Orleans' Kubernetes hosting reads the pod from the downward API and talks to the API server.</summary>

@@ -4,12 +4,15 @@ using Cluster.Client.Connection;
 namespace Cluster.Client.Commands;
 
 /// <summary>The options every verb that talks to a running cluster takes.</summary>
-internal sealed class ClusterOptions
+/// <param name="inProcessWithout">a verb that runs an in-process cluster when --cluster is not given (pretrain,
+/// finetune): --cluster has no default, and <see cref="ReadOptional"/> is null without it</param>
+internal sealed class ClusterOptions(bool inProcessWithout = false)
 {
-    readonly Option<string> _cluster = new("--cluster")
+    readonly Option<string?> _cluster = new("--cluster")
     {
-        Description = "the cluster: localhost, postgres:CONNSTR or HOST:GATEWAYPORT[,HOST:GATEWAYPORT...]",
-        DefaultValueFactory = _ => "localhost",
+        Description = "the cluster: localhost, postgres:CONNSTR or HOST:GATEWAYPORT[,HOST:GATEWAYPORT...]" +
+                      (inProcessWithout ? "; without it, an in-process one" : ""),
+        DefaultValueFactory = _ => inProcessWithout ? null : "localhost",
     };
     readonly Option<string> _clusterId = new("--cluster-id") { Description = "the cluster's id", DefaultValueFactory = _ => "cluster" };
     readonly Option<string> _serviceId = new("--service-id") { Description = "the cluster's service id", DefaultValueFactory = _ => "cluster" };
@@ -23,8 +26,13 @@ internal sealed class ClusterOptions
         foreach (var option in new Option[] { _cluster, _clusterId, _serviceId, _tlsCert, _tlsKey, _tlsCa, _connectTimeout }) command.Options.Add(option);
     }
 
-    public ClusterConnectionSettings Read(ParseResult parsed)
+    public ClusterConnectionSettings Read(ParseResult parsed) =>
+        ReadOptional(parsed) ?? throw new ArgumentException("--cluster is required");
+
+    /// <summary>The connection settings, or null when --cluster was not given to a verb that then runs in-process.</summary>
+    public ClusterConnectionSettings? ReadOptional(ParseResult parsed)
     {
+        if (parsed.GetValue(_cluster) is null) return null;
         var timeout = parsed.GetValue(_connectTimeout);
         if (timeout is <= 0 or > 3600 || double.IsNaN(timeout)) throw new ArgumentException($"--connect-timeout must be in (0, 3600] seconds, got {timeout}");
         return new(parsed.GetValue(_cluster)!, parsed.GetValue(_clusterId)!, parsed.GetValue(_serviceId)!,

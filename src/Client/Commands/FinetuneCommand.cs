@@ -47,13 +47,14 @@ internal static class FinetuneCommand
         var nullThreshold = new Option<double>("--null-score-threshold") { Description = "SQuAD v2: how much the no-answer score must beat the best span's", DefaultValueFactory = _ => 0 };
         var resume = new Option<bool>("--resume") { Description = "continue from the newest checkpoint in --out" };
         var metricsOut = new Option<FileInfo?>("--metrics-out") { Description = "write the final metrics as JSON (eval_accuracy, eval_f1, eval_exact_match, ...)" };
-        var cluster = new Option<string?>("--cluster") { Description = "a running cluster (localhost, postgres:CONNSTR, HOST:PORT); without it, an in-process one" };
+        var cluster = new ClusterOptions(inProcessWithout: true);
         var command = new Command("finetune", "Fine-tune a pretrained RoBERTa or RoCBert under a task head, data-parallel, and evaluate it")
         {
             task, modelDir, train, eval, test, output, workers, batch, accumulation, maxLength, epochs, steps, lr, warmup, weightDecay, seed,
             allReduce, bucketMegabytes, checkpointEvery, evalEvery, saveBest, freeze, problem, numLabels, docStride, maxAnswer, nullThreshold,
-            resume, metricsOut, cluster,
+            resume, metricsOut,
         };
+        cluster.AddTo(command);
         command.SetAction(async (parsed, cancellation) =>
         {
             var head = Heads.Parse(parsed.GetValue(task)!);
@@ -98,8 +99,8 @@ internal static class FinetuneCommand
             Console.WriteLine($"job {spec.JobId}: {head.Name()} on {model}; {checkedTask.Train.Length:N0} training and {checkedTask.Eval.Length:N0} evaluation features"
                 + (checkedTask.Spec.Labels.Count > 0 && head != Head.QuestionAnswering ? $", labels {string.Join(", ", checkedTask.Spec.Labels)}" : "")
                 + $"; {totalSteps} steps of {spec.GlobalBatch}" + (checkpoint is null ? "" : $"; resuming from {checkpoint}"));
-            var result = await JobRunner.RunAsync(spec, parsed.GetValue(cluster), cancellation);
-            if (result is null) return JobRunner.Interrupted(parsed.GetValue(cluster));
+            var result = await JobRunner.RunAsync(spec, cluster.ReadOptional(parsed), cancellation);
+            if (result is null) return JobRunner.Interrupted(cluster.ReadOptional(parsed));
             return Finish(result.Value.Status, result.Value.Steps, spec, parsed.GetValue(metricsOut)?.FullName);
         });
         return command;

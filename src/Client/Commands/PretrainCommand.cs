@@ -47,12 +47,13 @@ internal static class PretrainCommand
             Description = "mlm (masked LM; RoBERTa's) or contrastive (RoCBert's recipe: masked LM plus the contrastive loss against attacked copies, negatives from every worker); default: roc_bert contrastive, roberta mlm",
         };
         objective.AcceptOnlyFromAmong("mlm", "contrastive");
-        var cluster = new Option<string?>("--cluster") { Description = "a running cluster (localhost, postgres:CONNSTR, HOST:PORT); without it, an in-process one" };
+        var cluster = new ClusterOptions(inProcessWithout: true);
         var command = new Command("pretrain", "Pretrain RoBERTa (masked LM) or RoCBert (masked LM plus its contrastive objective) from scratch, data-parallel")
         {
             arch, config, tokenizer, data, corpus, workers, batch, accumulation, maxLength, lineByLine, steps, lr, warmup, weightDecay,
-            seed, allReduce, bucketMegabytes, objective, checkpointEvery, output, resume, metricsOut, cluster,
+            seed, allReduce, bucketMegabytes, objective, checkpointEvery, output, resume, metricsOut,
         };
+        cluster.AddTo(command);
         command.SetAction(async (parsed, cancellation) =>
         {
             var outDir = parsed.GetValue(output)!.FullName;
@@ -110,8 +111,8 @@ internal static class PretrainCommand
             };
             Console.WriteLine(checkpoint is null ? $"job {spec.JobId}" : $"job {spec.JobId}, resuming from {checkpoint}");
 
-            var result = await JobRunner.RunAsync(spec, parsed.GetValue(cluster), cancellation);
-            if (result is null) return JobRunner.Interrupted(parsed.GetValue(cluster));
+            var result = await JobRunner.RunAsync(spec, cluster.ReadOptional(parsed), cancellation);
+            if (result is null) return JobRunner.Interrupted(cluster.ReadOptional(parsed));
             return Finish(result.Value.Status, result.Value.Steps, spec, parsed.GetValue(metricsOut)?.FullName);
         });
         return command;

@@ -26,11 +26,12 @@ internal static class ServeCommand
         var maxTokens = new Option<int>("--max-input-tokens") { Description = "tokens in one input (the model's own limit applies too)", DefaultValueFactory = _ => 512 };
         var truncate = new Option<bool>("--auto-truncate") { Description = "cut over-long inputs instead of answering 413" };
         var deviceKind = new Option<string?>("--device-kind") { Description = "place replicas on cpu or cuda devices only" };
-        var cluster = new Option<string?>("--cluster") { Description = "a running cluster (localhost, postgres:CONNSTR, HOST:PORT): deploy there and exit" };
+        var cluster = new ClusterOptions(inProcessWithout: true);   // with --cluster: deploy there and exit
         var command = new Command("serve", "Serve models over HTTP from warm replicas (fill-mask, classification, NER, QA, multiple choice, embeddings)")
         {
-            models, heads, replicas, port, silos, apiKeys, maxBatchTokens, maxBatchRequests, maxQueue, maxDelay, maxInputs, maxTokens, truncate, deviceKind, cluster,
+            models, heads, replicas, port, silos, apiKeys, maxBatchTokens, maxBatchRequests, maxQueue, maxDelay, maxInputs, maxTokens, truncate, deviceKind,
         };
+        cluster.AddTo(command);
         command.SetAction(async (parsed, cancellation) =>
         {
             var count = parsed.GetValue(replicas);
@@ -43,11 +44,11 @@ internal static class ServeCommand
                 AutoTruncate = parsed.GetValue(truncate), DeviceKind = parsed.GetValue(deviceKind),
             });
             var keys = parsed.GetValue(apiKeys) ?? [];
-            if (parsed.GetValue(cluster) is { } remote)
+            if (cluster.ReadOptional(parsed) is { } remote)
             {
                 if (keys.Length > 0)
                     throw new ArgumentException("--api-key: a running cluster's keys are its silos' setting (--api-keys or CLUSTER_API_KEYS on each silo)");
-                await using var connection = await ClusterConnection.ConnectAsync(new ClusterConnectionSettings(remote), cancellation);
+                await using var connection = await ClusterConnection.ConnectAsync(remote, cancellation);
                 await ModelDeployer.DeployAsync(connection.Client, deployments, Console.Out);
                 Console.WriteLine("deployed: every silo's HTTP port answers /v1/models/{model}/{task}");
                 return 0;

@@ -9,7 +9,7 @@ public static class JobRunner
 {
     /// <summary>The job's final status and steps; null when Ctrl-C stopped following (in-process: the job was
     /// cancelled; on a cluster: it goes on).</summary>
-    public static async Task<(JobStatus Status, List<TrainingStepRecord> Steps)?> RunAsync(TrainingJobSpec spec, string? remote, CancellationToken cancellation)
+    public static async Task<(JobStatus Status, List<TrainingStepRecord> Steps)?> RunAsync(TrainingJobSpec spec, ClusterConnectionSettings? remote, CancellationToken cancellation)
     {
         if (remote is null)
         {
@@ -24,7 +24,7 @@ public static class JobRunner
                 return null;
             }
         }
-        await using var connection = await ClusterConnection.ConnectAsync(new ClusterConnectionSettings(remote), cancellation);
+        await using var connection = await ClusterConnection.ConnectAsync(remote, cancellation);
         var members = (await connection.Client.GetGrain<IDeviceRegistryGrain>(DeviceRegistry.Key).GetStatus()).Members;
         var free = members.SelectMany(m => m.Devices).Count(d => d.Owner is null);
         if (free < spec.Workers) throw new ArgumentException($"--workers {spec.Workers}: the cluster has {free} free device(s)");
@@ -33,11 +33,11 @@ public static class JobRunner
         try { return await JobFollower.FollowAsync(remoteJob, Console.Out, cancellation); }
         catch (OperationCanceledException)
         {
-            Console.WriteLine($"detached; the job goes on (cluster jobs follow {spec.JobId} --cluster {remote})");
+            Console.WriteLine($"detached; the job goes on (cluster jobs follow {spec.JobId} --cluster {remote.Cluster})");
             return null;
         }
     }
 
     /// <summary>The exit code after Ctrl-C: 130 for a cancelled in-process job, 0 for a detached follower.</summary>
-    public static int Interrupted(string? remote) => remote is null ? 130 : 0;
+    public static int Interrupted(ClusterConnectionSettings? remote) => remote is null ? 130 : 0;
 }

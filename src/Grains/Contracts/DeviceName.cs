@@ -5,6 +5,10 @@ namespace Cluster.Grains;
 /// <summary>A device a silo advertises: <c>cpu</c> or <c>cuda:N</c>, as PyTorch names them.</summary>
 public static class DeviceName
 {
+    /// <summary>Every CUDA device the process can see (in Kubernetes: the nvidia.com/gpu the pod was given); a silo
+    /// expands it at start, so one silo advertises as many devices as it has.</summary>
+    public const string AllCuda = "cuda:all";
+
     /// <summary>The kind of a device name: <c>cpu</c> or <c>cuda</c>.</summary>
     public static string Kind(string device) => device.Split(':')[0];
 
@@ -21,7 +25,7 @@ public static class DeviceName
 
     public static void Validate(string device)
     {
-        if (device == "cpu") return;
+        if (device is "cpu" or AllCuda) return;
         if (device.StartsWith("cuda:", StringComparison.Ordinal)
             && int.TryParse(device.AsSpan(5), NumberStyles.None, CultureInfo.InvariantCulture, out var index) && index < 1024
             && device[5..] == index.ToString(CultureInfo.InvariantCulture))
@@ -31,5 +35,13 @@ public static class DeviceName
 
     /// <summary>The CUDA index of <c>cuda:N</c>, or null for the CPU.</summary>
     public static int? CudaIndex(string device)
-        => device.StartsWith("cuda:", StringComparison.Ordinal) ? int.Parse(device.AsSpan(5), CultureInfo.InvariantCulture) : null;
+        => device.StartsWith("cuda:", StringComparison.Ordinal) && device != AllCuda ? int.Parse(device.AsSpan(5), CultureInfo.InvariantCulture) : null;
+
+    /// <summary>The list with <see cref="AllCuda"/> replaced by cuda:0 … cuda:N-1 (without repeating one listed as well).</summary>
+    public static IReadOnlyList<string> ExpandAllCuda(IReadOnlyList<string> devices, int visible)
+    {
+        if (!devices.Contains(AllCuda)) return devices;
+        if (visible == 0) throw new ArgumentException($"{AllCuda} was asked for but no CUDA device is visible");
+        return devices.SelectMany(d => d == AllCuda ? Enumerable.Range(0, visible).Select(i => $"cuda:{i}") : [d]).Distinct().ToList();
+    }
 }
