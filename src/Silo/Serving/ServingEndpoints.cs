@@ -121,7 +121,8 @@ public static class ServingEndpoints
         catch (BadRequest e) { return ServingErrors.Result(e.ErrorType, e.Message, http); }
         catch (Exception e) when (e is OrleansException or TimeoutException)
         {
-            return ServingErrors.Result(ServingErrorTypes.Unavailable, $"model {model}: {e.Message}", http);
+            // Orleans' messages carry their inner exception's text over several lines: the client gets the first.
+            return ServingErrors.Result(ServingErrorTypes.Unavailable, $"model {model}: {e.Message.Split('\n')[0].Trim()}", http);
         }
     }
 

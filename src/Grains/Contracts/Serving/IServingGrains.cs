@@ -25,6 +25,11 @@ public interface IServingRegistryGrain : IGrainWithStringKey
     [Alias("Replicas"), Orleans.Concurrency.AlwaysInterleave]
     Task<IReadOnlyList<string>?> Replicas(string model);
 
+    /// <summary>What a replica of <paramref name="model"/> loads, when <paramref name="replicaKey"/> is one of its
+    /// replicas; null otherwise (a replica activated afresh asks, so it can load itself).</summary>
+    [Alias("DeploymentFor"), Orleans.Concurrency.AlwaysInterleave]
+    Task<ModelDeployment?> DeploymentFor(string model, string replicaKey);
+
     /// <summary>The silo this registry is active on (tests keep it alive when they kill one).</summary>
     [Alias("Home"), Orleans.Concurrency.AlwaysInterleave]
     Task<string> Home();

@@ -36,7 +36,14 @@ public sealed class ModelRouterGrain(IClusterMembershipService membership, ILogg
             _outstanding.AddOrUpdate(replica, 1, (_, n) => n + 1);
             try
             {
-                return await GrainFactory.GetGrain<IReplicaGrain>(replica).Infer(call) with { Replica = replica };
+                var reply = await GrainFactory.GetGrain<IReplicaGrain>(replica).Infer(call) with { Replica = replica };
+                if (reply.ErrorType != ServingErrorTypes.Unavailable) return reply;
+                // The replica is there but cannot serve (no model loaded): as unreachable, report it and try another.
+                log.LogWarning("model {Model}: replica {Replica} is unavailable ({Reason}); {Next}", model, replica, reply.Error, attempt == 0 ? "retrying on another" : "giving up");
+                first = replica;
+                _ = ReportAsync(model, replica);
+                if (attempt == 1) return reply;
+                continue;
             }
             catch (Exception e)
             {
@@ -83,6 +90,12 @@ public sealed class ModelRouterGrain(IClusterMembershipService membership, ILogg
             {
                 _replicas = await GrainFactory.GetGrain<IServingRegistryGrain>(ServingRegistry.Key).Replicas(this.GetPrimaryKeyString());
                 _refreshed = DateTime.UtcNow;
+            }
+            // The registry lives on one silo; while that silo is dying (not yet declared dead, so not re-activated
+            // elsewhere) the replicas already known keep serving. Only a router that never had a list fails.
+            catch (Exception e) when (_replicas is not null)
+            {
+                log.LogWarning("model {Model}: the serving registry did not answer ({Reason}); routing on the replicas known", this.GetPrimaryKeyString(), e.Message);
             }
             finally { _refreshing = null; }
         }

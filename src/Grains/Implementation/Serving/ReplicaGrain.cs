@@ -23,6 +23,29 @@ public sealed class ReplicaGrain(ILocalSiloDetails silo, LocalSilo local) : Grai
         return Task.CompletedTask;
     }
 
+    /// <summary>
+    /// A replica activated afresh while the registry still lists it (its directory entry was on a silo that died, and
+    /// Orleans made a new activation): it loads what the registry says it serves, once, while requests wait.
+    /// </summary>
+    async Task<bool> LoadFromRegistryAsync()
+    {
+        if (_selfLoad is null)
+        {
+            var key = this.GetPrimaryKeyString();
+            var name = DeviceKey.Parse(key).Name;
+            var model = name?[..Math.Max(0, name.LastIndexOf('#'))];
+            if (string.IsNullOrEmpty(model)) return false;
+            ModelDeployment? deployment;
+            try { deployment = await GrainFactory.GetGrain<IServingRegistryGrain>(ServingRegistry.Key).DeploymentFor(model, key); }
+            catch (Exception e) when (e is OrleansException or TimeoutException) { return false; }
+            if (deployment is null || _server is not null) return _server is not null;
+            _selfLoad ??= Load(deployment);
+        }
+        try { await _selfLoad; }
+        catch (DeploymentException) { _selfLoad = null; return false; }
+        return _server is not null;
+    }
+
     public async Task<ReplicaInfo> Load(ModelDeployment deployment)
     {
         if (_server is not null && deployment == _deployment) return Info(_server);
@@ -47,10 +70,13 @@ public sealed class ReplicaGrain(ILocalSiloDetails silo, LocalSilo local) : Grai
         return Info(_server);
     }
 
+    Task<ReplicaInfo>? _selfLoad;
+
     public async Task<InferenceReply> Infer(InferenceCall call)
     {
-        if (_server is not { } server)
+        if (_server is null && await LoadFromRegistryAsync() is false)
             return new InferenceReply(null, ServingErrorTypes.Unavailable, $"replica {this.GetPrimaryKeyString()} has no model loaded");
+        var server = _server!;
         try { return new InferenceReply(await server.InferAsync(call.Target, call.Body)); }
         catch (ServingException e) { return new InferenceReply(null, e.ErrorType, e.Message); }
         catch (Exception e) when (e is TorchException or Cluster.Model.Tokenization.TokenizerException or ArgumentException)

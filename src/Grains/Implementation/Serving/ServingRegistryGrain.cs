@@ -66,13 +66,24 @@ public sealed class ServingRegistryGrain(
     public Task<IReadOnlyList<string>?> Replicas(string model) =>
         Task.FromResult<IReadOnlyList<string>?>(state.State.Models.TryGetValue(model, out var entry) ? entry.Replicas.ToList() : null);
 
+    public Task<ModelDeployment?> DeploymentFor(string model, string replicaKey) =>
+        Task.FromResult(state.State.Models.TryGetValue(model, out var entry) && entry.Replicas.Contains(replicaKey) ? entry.Deployment : null);
+
     public Task<string> Home() => Task.FromResult(here.SiloAddress.ToParsableString());
 
     public Task<string?> DefaultModel() => Task.FromResult(state.State.DefaultModel);
 
     public async Task ReportUnreachable(string model, string replicaKey)
     {
-        if (state.State.Models.TryGetValue(model, out var entry) && entry.Replicas.Contains(replicaKey)) await HealAsync(CancellationToken.None);
+        if (!state.State.Models.TryGetValue(model, out var entry) || !entry.Replicas.Contains(replicaKey)) return;
+        if (ActiveSilos().Contains(DeviceKey.Parse(replicaKey).Silo))
+        {
+            // Its silo lives, so the replica grain answered without its model: an activation made afresh (after the
+            // silo that held its directory entry died, say). Loading is idempotent on a replica that has its model.
+            try { await GrainFactory.GetGrain<IReplicaGrain>(replicaKey).Load(entry.Deployment); }
+            catch (Exception e) { log.LogWarning("model {Model}: could not reload replica {Replica}: {Reason}", model, replicaKey, e.Message); }
+        }
+        await HealAsync(CancellationToken.None);
     }
 
     /// <summary>Replaces the replicas of departed silos; a model that could not be placed now is tried again next time.</summary>
