@@ -60,9 +60,15 @@ public sealed class MalformedInputCliTests(ServingModels models) : IClassFixture
 
     string Broken(string defect)
     {
+        var dir = CopyOfEncoder();
+        Defects[defect](dir);
+        return dir;
+    }
+
+    string CopyOfEncoder()
+    {
         var dir = Directory.CreateTempSubdirectory("cluster-broken-").FullName;
         foreach (var file in Directory.GetFiles(models.Encoder)) File.Copy(file, Path.Combine(dir, Path.GetFileName(file)));
-        Defects[defect](dir);
         return dir;
     }
 
@@ -130,8 +136,7 @@ public sealed class MalformedInputCliTests(ServingModels models) : IClassFixture
     [Fact]
     public async Task Infer_writes_nan_and_infinite_outputs_as_strings_with_a_warning()
     {
-        var dir = Broken("merges with a bad line"); // only to get a copy; its tokenizer is never read by infer
-        File.Copy(Path.Combine(models.Encoder, "merges.txt"), Path.Combine(dir, "merges.txt"), overwrite: true);
+        var dir = CopyOfEncoder();
         var weights = Path.Combine(dir, "model.safetensors");
         using (torch.NewDisposeScope())
         {
