@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.IO.Compression;
 using System.Text;
 using System.Text.Json.Nodes;
@@ -226,23 +225,11 @@ public sealed class MalformedInputCliTests(ServingModels models) : IClassFixture
     static async Task<(ClusterCli.Result Result, long PeakBytes)> TokenizeMeasured(string modelDir, byte[] stdin)
     {
         var report = Path.GetTempFileName();
-        var info = new ProcessStartInfo("/usr/bin/time",
-            ["-f", "%M", "-o", report, "dotnet", BuildOutput.Of("src/Client", "cluster.dll"), "tokenize", "--model-dir", modelDir])
-        {
-            RedirectStandardInput = true, RedirectStandardOutput = true, RedirectStandardError = true,
-        };
-        using var p = Process.Start(info)!;
-        var stdout = p.StandardOutput.ReadToEndAsync();
-        var stderr = p.StandardError.ReadToEndAsync();
-        try { await p.StandardInput.BaseStream.WriteAsync(stdin); }
-        catch (IOException) { } // the tool may refuse the line and exit before reading all of it
-        p.StandardInput.Close();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(5));
-        await p.WaitForExitAsync(timeout.Token);
+        var r = await ClusterCli.RunUnderAsync(["/usr/bin/time", "-f", "%M", "-o", report], stdin, null, "tokenize", "--model-dir", modelDir);
         var kilobytes = long.Parse(File.ReadAllLines(report).Last(l => l.Trim().Length > 0).Trim());
         File.Delete(report);
-        var err = string.Join('\n', (await stderr).Split('\n').Where(l => !l.StartsWith("Command exited with non-zero status")));
-        return (new ClusterCli.Result(p.ExitCode, await stdout, err), kilobytes * 1024);
+        var err = string.Join('\n', r.Stderr.Split('\n').Where(l => !l.StartsWith("Command exited with non-zero status")));
+        return (r with { Stderr = err }, kilobytes * 1024);
     }
 
     [Theory]

@@ -31,9 +31,14 @@ public static class ClusterCli
     public static Task<Result> RunAsync(byte[]? stdin, params string[] args) => RunAsync(stdin, null, args);
 
     /// <summary>Runs with extra environment variables (the child's only: the test process's own are untouched).</summary>
-    public static async Task<Result> RunAsync(byte[]? stdin, IReadOnlyDictionary<string, string>? environment, params string[] args)
+    public static Task<Result> RunAsync(byte[]? stdin, IReadOnlyDictionary<string, string>? environment, params string[] args) =>
+        RunUnderAsync([], stdin, environment, args);
+
+    /// <summary>Runs the CLI under <paramref name="launcher"/> (a command that runs the rest, such as GNU time).</summary>
+    public static async Task<Result> RunUnderAsync(string[] launcher, byte[]? stdin, IReadOnlyDictionary<string, string>? environment, params string[] args)
     {
-        var info = new ProcessStartInfo("dotnet", [BuildOutput.Of("src/Client", "cluster.dll"), .. args])
+        string[] command = [.. launcher, "dotnet", BuildOutput.Of("src/Client", "cluster.dll"), .. args];
+        var info = new ProcessStartInfo(command[0], command[1..])
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
@@ -41,13 +46,14 @@ public static class ClusterCli
         };
         foreach (var (name, value) in environment ?? new Dictionary<string, string>()) info.Environment[name] = value;
         using var p = Process.Start(info)!;
-        if (stdin is not null)
-        {
-            await p.StandardInput.BaseStream.WriteAsync(stdin);
-            p.StandardInput.Close();
-        }
         var stdout = p.StandardOutput.ReadToEndAsync();
         var stderr = p.StandardError.ReadToEndAsync();
+        if (stdin is not null)
+        {
+            try { await p.StandardInput.BaseStream.WriteAsync(stdin); }
+            catch (IOException) { } // the tool refused its input and exited before reading all of it
+            p.StandardInput.Close();
+        }
         using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(5));
         await p.WaitForExitAsync(timeout.Token);
         return new Result(p.ExitCode, await stdout, await stderr);

@@ -27,6 +27,7 @@ public sealed class ModelRouterGrain(IClusterMembershipService membership, ILogg
         if (_replicas is null)
             return new InferenceReply(null, ServingErrorTypes.UnknownModel, $"no model '{model}' is deployed");
         string? first = null;
+        InferenceReply? refused = null;
         for (var attempt = 0; attempt < 2; attempt++)
         {
             var replica = Pick(exclude: first);
@@ -34,27 +35,22 @@ public sealed class ModelRouterGrain(IClusterMembershipService membership, ILogg
                 return new InferenceReply(null, ServingErrorTypes.Unavailable,
                     attempt == 0 ? $"model {model} has no replica on an active silo" : $"model {model}: replica {first} failed and no other replica is available");
             _outstanding.AddOrUpdate(replica, 1, (_, n) => n + 1);
+            string reason;
             try
             {
                 var reply = await GrainFactory.GetGrain<IReplicaGrain>(replica).Infer(call) with { Replica = replica };
+                // A replica that answers "unavailable" (no model loaded) is as good as unreachable: report it, try another.
                 if (reply.ErrorType != ServingErrorTypes.Unavailable) return reply;
-                // The replica is there but cannot serve (no model loaded): as unreachable, report it and try another.
-                log.LogWarning("model {Model}: replica {Replica} is unavailable ({Reason}); {Next}", model, replica, reply.Error, attempt == 0 ? "retrying on another" : "giving up");
-                first = replica;
-                _ = ReportAsync(model, replica);
-                if (attempt == 1) return reply;
-                continue;
+                (refused, reason) = (reply, reply.Error ?? "unavailable");
             }
-            catch (Exception e)
-            {
-                log.LogWarning("model {Model}: replica {Replica} failed ({Reason}); {Next}", model, replica, e.Message, attempt == 0 ? "retrying on another" : "giving up");
-                first = replica;
-                _ = ReportAsync(model, replica);
-            }
+            catch (Exception e) { reason = e.Message; }
             finally { _outstanding.AddOrUpdate(replica, 0, (_, n) => n - 1); }
+            log.LogWarning("model {Model}: replica {Replica} failed ({Reason}); {Next}", model, replica, reason, attempt == 0 ? "retrying on another" : "giving up");
+            first = replica;
+            _ = ReportAsync(model, replica);
         }
         await RefreshAsync(force: true);
-        return new InferenceReply(null, ServingErrorTypes.Unavailable, $"model {model}: two replicas failed in turn");
+        return refused ?? new InferenceReply(null, ServingErrorTypes.Unavailable, $"model {model}: two replicas failed in turn");
     }
 
     string? Pick(string? exclude)
