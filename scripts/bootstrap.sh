@@ -2,7 +2,8 @@
 # Installs what Cluster needs on a fresh Debian 12 machine (libtorch, OpenBLAS, Gloo, CMake, ICU) and
 # builds the solution, native library included. Idempotent; says what it is doing, and nothing else on success.
 #   scripts/bootstrap.sh [--bench] [--test]
-#   (--bench adds python3-torch, the benchmarks' reference; --test adds PostgreSQL for the membership tests and GNU time for peak-memory checks)
+#   (--bench adds python3-torch, the benchmarks' reference; --test adds PostgreSQL for the membership tests, GNU time for
+#    peak-memory checks and Chromium for the dashboard's browser test)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -11,7 +12,7 @@ packages=(cmake g++ libtorch-dev libopenblas0-pthread libgloo-dev libicu72)
 for arg in "$@"; do
   case "$arg" in
     --bench) packages+=(python3-torch) ;;
-    --test) packages+=(postgresql time) ;;
+    --test) packages+=(postgresql time chromium) ;;
     *) echo "bootstrap: unknown option $arg" >&2; exit 2 ;;
   esac
 done

@@ -61,6 +61,7 @@ echo "pretrain $!" >> "$state/processes"
 http=$((base + 2))
 cat <<INFO
 up: running. Where to look:
+  dashboard  http://127.0.0.1:$http/dashboard   (on every silo)
   API        curl -s http://127.0.0.1:$http/v1/models/demo/fill-mask -H 'Content-Type: application/json' -d '{"inputs": "a large <mask> of water"}'
   models     http://127.0.0.1:$http/v1/models   (every silo's HTTP port: $http, $((http + 10)), $((http + 20)))
   metrics    http://127.0.0.1:$http/metrics

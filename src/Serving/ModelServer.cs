@@ -21,6 +21,9 @@ public sealed class ModelServer : IDisposable
     public int QueueDepth => _queue.Depth;
     public long Batches => _queue.Batches;
 
+    /// <summary>How long this replica took to answer its recent requests, from parsing to the answer's JSON.</summary>
+    public LatencyWindow Latency { get; } = new();
+
     /// <summary>See <see cref="ReplicaQueue.Hold"/>.</summary>
     public IDisposable HoldBatches() => _queue.Hold();
 
@@ -84,7 +87,9 @@ public sealed class ModelServer : IDisposable
         var prepared = Pipelines.Pipelines.For(head.Task).Prepare(inputs, new RequestParameters(parameters), head, Limits);
         ServingMetrics.TokenizeTime.Record(Stopwatch.GetElapsedTime(started).TotalSeconds);
         var outputs = await _queue.EnqueueAsync(prepared.Item);
-        return prepared.Finish(outputs)?.ToJsonString(Answers) ?? "null";
+        var answer = prepared.Finish(outputs)?.ToJsonString(Answers) ?? "null";
+        Latency.Record(Stopwatch.GetElapsedTime(started).TotalSeconds);
+        return answer;
     }
 
     /// <summary>A model with NaN or infinite outputs (diverged weights) still answers: JSON has no such numbers, so they

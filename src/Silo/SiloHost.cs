@@ -3,6 +3,7 @@ using System.Net;
 using Cluster.DataPlane;
 using Cluster.Grains;
 using Cluster.Grains.Hosting;
+using Cluster.Silo.Dashboard;
 using Cluster.Silo.Postgres;
 using Cluster.Silo.Serving;
 using Microsoft.AspNetCore.Builder;
@@ -111,6 +112,7 @@ public static class SiloHost
         var app = builder.Build();
         app.MapHealthEndpoints();
         app.MapServingEndpoints();
+        app.MapDashboard();
         app.MapOpenApi("/openapi.json");
         app.MapPrometheusScrapingEndpoint(HealthEndpoints.MetricsPath);
         app.Services.GetRequiredService<SiloMetrics>(); // its instruments exist once it does

@@ -25,7 +25,7 @@ public sealed class FineTuningRecoveryTests(RecoveryFixture fixture, TestCorpus 
         Assert.True(await Eventually.HoldsAsync(async () => (await registry.GetStatus()).Members.Sum(m => m.Devices.Count) == 3, TimeSpan.FromSeconds(60)));
         var directory = Path.Combine(root, "out");
         var job = client.GetGrain<ITrainingJobGrain>("finetune-recovery");
-        await job.Start(JobTesting.Spec(corpus, "finetune-recovery", directory, Steps) with
+        await job.Start(TestJobs.Spec(corpus, "finetune-recovery", directory, Steps) with
         {
             ConfigJson = File.ReadAllText(Path.Combine(model, "config.json")), TokenizerDirectory = model, DataDirectory = model,
             MaxLength = 48, CheckpointEvery = 10, CollectiveTimeoutSeconds = 20, LearningRate = 1e-3, Beta2 = 0.999, Epsilon = 1e-8,

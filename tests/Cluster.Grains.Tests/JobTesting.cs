@@ -2,20 +2,9 @@ using Cluster.Testing;
 
 namespace Cluster.Grains.Tests;
 
-/// <summary>What the job tests share: a small job on the test corpus, and waiting for a job's end.</summary>
+/// <summary>What the job tests share: waiting for a job's end (the job itself: <see cref="TestJobs"/>).</summary>
 internal static class JobTesting
 {
-    public static TrainingJobSpec Spec(TestCorpus corpus, string id, string output, long steps = 4) => new()
-    {
-        JobId = id,
-        ConfigJson = corpus.TinyConfig().ToJson(),
-        TokenizerDirectory = corpus.TokenizerDirectory,
-        DataDirectory = corpus.ShardDirectory,
-        OutputDirectory = output,
-        Workers = 2, BatchSize = 4, GradientAccumulation = 1, MaxLength = 24, MaxSteps = steps,
-        LearningRate = 3e-3, WarmupSteps = 1, Seed = 42, CheckpointEvery = 2, ThreadsPerWorker = 1, DeviceKind = "cpu",
-    };
-
     /// <summary>The job's final status; a hang guard of minutes, not a speed test.</summary>
     public static async Task<JobStatus> RunToEndAsync(ITrainingJobGrain job)
     {

@@ -33,7 +33,7 @@ public sealed class RecoveryTests(RecoveryFixture fixture, TestCorpus corpus, IT
 
         var directory = Path.Combine(corpus.Root, "recovered");
         var job = client.GetGrain<ITrainingJobGrain>("job-recovery");
-        await job.Start(JobTesting.Spec(corpus, "job-recovery", directory, Steps) with { CheckpointEvery = 10, CollectiveTimeoutSeconds = 20 });
+        await job.Start(TestJobs.Spec(corpus, "job-recovery", directory, Steps) with { CheckpointEvery = 10, CollectiveTimeoutSeconds = 20 });
         JobStatus? status = null;
         Assert.True(await Eventually.HoldsAsync(async () => (status = await job.GetStatus()).Step >= 12 || status.Finished, TimeSpan.FromMinutes(5)), "the job did not reach step 12");
         Assert.True(status!.State == "running", JobTesting.Describe(status));

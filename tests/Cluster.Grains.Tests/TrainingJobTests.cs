@@ -16,7 +16,7 @@ public sealed class TrainingJobTests(ClusterFixture fixture, TestCorpus corpus) 
 {
     readonly TestCorpus _corpus = corpus;
 
-    TrainingJobSpec Spec(string id, string output, long steps = 4) => JobTesting.Spec(_corpus, id, output, steps);
+    TrainingJobSpec Spec(string id, string output, long steps = 4) => TestJobs.Spec(_corpus, id, output, steps);
 
     /// <summary>Both all-reduce backends: c10d Gloo, and the coordinator's reduction server over the data plane.</summary>
     [Theory]

@@ -1,3 +1,4 @@
+using Cluster.Testing;
 using YamlDotNet.RepresentationModel;
 
 namespace Cluster.Silo.Tests;
@@ -9,15 +10,7 @@ namespace Cluster.Silo.Tests;
 /// </summary>
 public static class Kustomize
 {
-    public static string Root
-    {
-        get
-        {
-            var dir = new DirectoryInfo(AppContext.BaseDirectory);
-            while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Cluster.sln"))) dir = dir.Parent;
-            return Path.Combine(dir?.FullName ?? throw new InvalidOperationException("no Cluster.sln above the tests"), "deploy", "k8s");
-        }
-    }
+    public static string Root => Path.Combine(Repository.Root, "deploy", "k8s");
 
     /// <summary>Every document of a YAML file, each a map.</summary>
     public static List<Dictionary<string, object?>> Documents(string path)

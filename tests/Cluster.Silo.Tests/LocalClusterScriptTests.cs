@@ -15,13 +15,12 @@ public sealed class LocalClusterScriptTests(ITestOutputHelper output) : IDisposa
     const int BasePort = 23000;
     readonly string _state = Directory.CreateTempSubdirectory("cluster-local-").FullName;
 
-    static string RepositoryRoot => Path.GetFullPath(Path.Combine(Kustomize.Root, "..", ".."));
 
     async Task<(int Code, string Output)> Script(string name, params (string, string)[] environment)
     {
-        var info = new ProcessStartInfo("bash", [Path.Combine(RepositoryRoot, "deploy", "local", name)])
+        var info = new ProcessStartInfo("bash", [Path.Combine(Repository.Root, "deploy", "local", name)])
         {
-            RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = RepositoryRoot,
+            RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = Repository.Root,
         };
         info.Environment["CLUSTER_LOCAL_STATE"] = _state;
         info.Environment["CLUSTER_LOCAL_BASE_PORT"] = BasePort.ToString();

@@ -48,16 +48,11 @@ public static class JobFollower
         }
     }
 
-    /// <summary>Rates from the steps' own durations (the slowest worker's), not from when this follower saw them.</summary>
     static string Line(List<TrainingStepRecord> steps, JobStatus status)
     {
         var last = steps[^1];
-        var seconds = steps.Sum(s => s.Seconds);
-        var tokens = steps.Sum(s => s.Tokens);
-        var rate = seconds > 0 ? tokens / seconds : 0;
-        var perStep = seconds / steps.Count;
-        var eta = TimeSpan.FromSeconds(Math.Max(0, (status.MaxSteps - last.Step - 1) * perStep));
+        var rate = TrainingRate.Of(steps, status.MaxSteps)!;
         var contrastive = double.IsNaN(last.ContrastiveLoss) ? "" : $" (contrastive {last.ContrastiveLoss:F4})";
-        return $"step {last.Step + 1}/{status.MaxSteps}  loss {last.Loss:F4}{contrastive}  lr {last.LearningRate:0.00e+00}  {rate:N0} tokens/s  ETA {eta:h\\:mm\\:ss}";
+        return $"step {last.Step + 1}/{status.MaxSteps}  loss {last.Loss:F4}{contrastive}  lr {last.LearningRate:0.00e+00}  {rate.TokensPerSecond:N0} tokens/s  ETA {rate.Remaining:h\\:mm\\:ss}";
     }
 }

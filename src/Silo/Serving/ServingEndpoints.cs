@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -22,9 +21,7 @@ public static class ServingEndpoints
 {
     public static void MapServingEndpoints(this WebApplication app)
     {
-        var api = app.MapGroup("").AddEndpointFilter(async (context, next) =>
-            Authorized(context.HttpContext) ? await next(context)
-                : ServingErrors.Result(ServingErrorTypes.Unauthorized, "a valid API key is required: Authorization: Bearer KEY", context.HttpContext));
+        var api = app.MapGroup("").RequireApiKey();
 
         api.MapPost("/v1/models/{model}/{task}", async (string model, string task, HttpContext http) =>
                 await Forward(http, model, task, body => body))
@@ -40,9 +37,9 @@ public static class ServingEndpoints
             })
             .WithSummary("Deployed models, their heads and replicas (silo, device, readiness, queue depth)");
 
-        api.MapPost("/embed", Handler(http => ForwardDefault(http, "embed", Tei("normalize", "truncate", "pooling"))))
+        api.MapPost("/embed", RouteHandler.OfContext(http => ForwardDefault(http, "embed", Tei("normalize", "truncate", "pooling"))))
             .WithSummary("TEI: embeddings of the default model").Accepts<JsonObject>("application/json");
-        api.MapPost("/predict", Handler(http => ForwardDefault(http, "sequence-classification", body =>
+        api.MapPost("/predict", RouteHandler.OfContext(http => ForwardDefault(http, "sequence-classification", body =>
             {
                 // TEI answers every label, sorted; raw_scores skips the softmax.
                 var request = Tei("truncate", "raw_scores")(body);
@@ -53,27 +50,14 @@ public static class ServingEndpoints
                 return request;
             })))
             .WithSummary("TEI: sequence classification by the default model").Accepts<JsonObject>("application/json");
-        api.MapPost("/tokenize", Handler(http => ForwardDefault(http, "tokenize", Tei("add_special_tokens"))))
+        api.MapPost("/tokenize", RouteHandler.OfContext(http => ForwardDefault(http, "tokenize", Tei("add_special_tokens"))))
             .WithSummary("TEI: the default model's tokens for each input").Accepts<JsonObject>("application/json");
-        api.MapPost("/v1/embeddings", Handler(OpenAiEmbeddings))
+        api.MapPost("/v1/embeddings", RouteHandler.OfContext(OpenAiEmbeddings))
             .WithSummary("OpenAI-compatible embeddings (model: a deployed model, or the default)").Accepts<JsonObject>("application/json");
     }
 
     /// <summary>The API's field names are snake_case, as TEI's and Hugging Face's are.</summary>
     static readonly JsonSerializerOptions SnakeCase = new(JsonSerializerDefaults.Web) { PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower };
-
-    /// <summary>A handler of the context alone, as a route handler (its result written), not a RequestDelegate.</summary>
-    static Delegate Handler(Func<HttpContext, Task<IResult>> handler) => handler;
-
-    static bool Authorized(HttpContext http)
-    {
-        var keys = http.RequestServices.GetRequiredService<SiloSettings>().ApiKeys;
-        if (keys.Count == 0) return true;
-        var header = http.Request.Headers.Authorization.ToString();
-        if (!header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase)) return false;
-        var given = Encoding.UTF8.GetBytes(header[7..].Trim());
-        return keys.Any(k => CryptographicOperations.FixedTimeEquals(Encoding.UTF8.GetBytes(k), given));
-    }
 
     static IServingRegistryGrain Registry(HttpContext http) =>
         http.RequestServices.GetRequiredService<IGrainFactory>().GetGrain<IServingRegistryGrain>(ServingRegistry.Key);

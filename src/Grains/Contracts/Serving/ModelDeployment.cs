@@ -59,7 +59,8 @@ public sealed record ModelStatus(
 [GenerateSerializer, Immutable, Alias("cluster.ServedHead")]
 public sealed record ServedHead([property: Id(0)] string Name, [property: Id(1)] string Task, [property: Id(2)] bool SharesEncoder, [property: Id(3)] IReadOnlyList<string> Labels);
 
-/// <summary>A replica: its grain key, where it runs, whether it answers, and how many requests wait in its queue.</summary>
+/// <summary>A replica: its grain key, where it runs, whether it answers, how many requests wait in its queue, and how
+/// fast it answered its recent ones.</summary>
 [GenerateSerializer, Immutable, Alias("cluster.ReplicaStatus")]
 public sealed record ReplicaStatus(
     [property: Id(0)] string Key,
@@ -68,11 +69,21 @@ public sealed record ReplicaStatus(
     [property: Id(3)] string Device,
     [property: Id(4)] bool Ready,
     [property: Id(5)] int QueueDepth,
-    [property: Id(6)] string? Error = null);
+    [property: Id(6)] string? Error = null)
+{
+    [Id(7)] public ReplicaLatency? Latency { get; init; }
+}
 
-/// <summary>What a loaded replica serves.</summary>
+/// <summary>What a loaded replica serves, and its recent latency (null before its first answer).</summary>
 [GenerateSerializer, Immutable, Alias("cluster.ReplicaInfo")]
-public sealed record ReplicaInfo([property: Id(0)] IReadOnlyList<ServedHead> Heads, [property: Id(1)] int QueueDepth);
+public sealed record ReplicaInfo([property: Id(0)] IReadOnlyList<ServedHead> Heads, [property: Id(1)] int QueueDepth)
+{
+    [Id(2)] public ReplicaLatency? Latency { get; init; }
+}
+
+/// <summary>Requests a replica answered since it loaded, and the p50/p99 seconds of its last 2,048.</summary>
+[GenerateSerializer, Immutable, Alias("cluster.ReplicaLatency")]
+public sealed record ReplicaLatency([property: Id(0)] long Requests, [property: Id(1)] double P50Seconds, [property: Id(2)] double P99Seconds);
 
 /// <summary>A deployment that cannot be placed or loaded; the message names the model and the cause.</summary>
 [GenerateSerializer, Alias("cluster.DeploymentException")]

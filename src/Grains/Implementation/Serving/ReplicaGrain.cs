@@ -105,5 +105,8 @@ public sealed class ReplicaGrain(ILocalSiloDetails silo, LocalSilo local) : Grai
         await Task.Run(server.Dispose); // joins the replica's thread: not on the scheduler's
     }
 
-    static ReplicaInfo Info(ModelServer s) => new(s.Heads.Select(DeploymentSettings.Head).ToList(), s.QueueDepth);
+    static ReplicaInfo Info(ModelServer s) => new(s.Heads.Select(DeploymentSettings.Head).ToList(), s.QueueDepth)
+    {
+        Latency = s.Latency.Summary() is { } l ? new ReplicaLatency(l.Requests, l.P50Seconds, l.P99Seconds) : null,
+    };
 }

@@ -172,7 +172,7 @@ public sealed class ServingRegistryGrain(
             {
                 var info = await GrainFactory.GetGrain<IReplicaGrain>(key).Describe().WaitAsync(TimeSpan.FromSeconds(5));
                 if (info.Heads.Count > 0) heads = info.Heads;
-                replicas.Add(new ReplicaStatus(key, k.Silo, name, k.Device!, info.Heads.Count > 0, info.QueueDepth));
+                replicas.Add(new ReplicaStatus(key, k.Silo, name, k.Device!, info.Heads.Count > 0, info.QueueDepth) { Latency = info.Latency });
             }
             catch (Exception e) { replicas.Add(new ReplicaStatus(key, k.Silo, name, k.Device!, false, 0, e.Message)); }
         }
