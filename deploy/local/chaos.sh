@@ -8,7 +8,7 @@ cd "$(dirname "$0")/../.."
 state=$(realpath -m "${CLUSTER_LOCAL_STATE:-artifacts/local}")
 steps=${CLUSTER_CHAOS_STEPS:-120}
 [[ -f $state/processes ]] || { echo "chaos: nothing is up in $state; run deploy/local/up.sh first" >&2; exit 1; }
-target="postgres:$(cat "$state/connection")"
+mapfile -t connect < "$state/connect" # --cluster and, with TLS, the CLI's certificate (up.sh wrote them)
 cluster=(dotnet src/Client/bin/Release/net10.0/cluster.dll)
 say() { echo "chaos: $*"; }
 
@@ -19,12 +19,12 @@ if read -r _ first < <(grep '^pretrain ' "$state/processes"); then
 fi
 
 say "deploying $state/model as 'chaos' with 2 replicas"
-"${cluster[@]}" serve --cluster "$target" --model chaos="$state/model" --replicas 2 > "$state/logs/chaos-deploy.log"
+"${cluster[@]}" serve "${connect[@]}" --model chaos="$state/model" --replicas 2 > "$state/logs/chaos-deploy.log"
 cat "$state/logs/chaos-deploy.log"
 
 say "a $steps-step pretraining job, checkpointing every 10 steps"
 rm -rf "$state/chaos-job"
-"${cluster[@]}" pretrain --cluster "$target" --arch roberta --config "$state/config.json" --tokenizer "$state/tokenizer" \
+"${cluster[@]}" pretrain "${connect[@]}" --arch roberta --config "$state/config.json" --tokenizer "$state/tokenizer" \
   --corpus data/demo/wordnet-glosses.txt --workers 2 --batch-size 8 --max-length 64 --max-steps "$steps" \
   --checkpoint-every 10 --out "$state/chaos-job" > "$state/logs/chaos-job.log" 2>&1 &
 job=$!
@@ -33,7 +33,7 @@ for _ in $(seq 300); do grep -q 'checkpoint at step' "$state/logs/chaos-job.log"
 grep -q 'checkpoint at step' "$state/logs/chaos-job.log" || { say "the job made no checkpoint:"; cat "$state/logs/chaos-job.log"; exit 1; }
 
 # The victim: a silo whose device a worker holds and which hosts a replica; the load goes to another silo's HTTP port.
-status=$("${cluster[@]}" status --cluster "$target")
+status=$("${cluster[@]}" status "${connect[@]}")
 echo "$status"
 hosts=$(sed -n 's/^ *replica chaos#[0-9]* on \([^ ]*\) .*/\1/p' "$state/logs/chaos-deploy.log")
 victim=$(echo "$status" | awk '/held by/ { print $1 }' | grep -Fx -f <(echo "$hosts") | head -1 || true)
@@ -64,7 +64,7 @@ grep -E 'lost |re-forming|continuing at|completed' "$state/logs/chaos-job.log" |
 ok=$(grep -c '^ok$' "$state/logs/chaos-load.log" || true)
 failed=$(grep -c '^FAILED$' "$state/logs/chaos-load.log" || true)
 say "requests: $ok answered, $failed failed"
-final=$("${cluster[@]}" status --cluster "$target")
+final=$("${cluster[@]}" status "${connect[@]}")
 echo "$final"
 
 verdict=0

@@ -137,6 +137,21 @@ public sealed class ServingHttpTests(ServingClusterFixture fixture)
     }
 
     [Fact]
+    public async Task A_body_that_is_not_utf8_is_refused_with_the_byte_and_one_with_a_byte_order_mark_is_read()
+    {
+        using var http = fixture.Http(1);
+        var json = Encoding.UTF8.GetBytes("""{"inputs": "a cat"}""");
+        byte[] broken = [.. json[..12], 0xFF, .. json[12..]];
+        using (var refused = await http.PostAsync("/v1/models/animals/kind", new ByteArrayContent(broken)))
+        {
+            Assert.Equal(422, (int)refused.StatusCode);
+            Assert.Contains("not valid UTF-8 (byte 12)", await refused.Content.ReadAsStringAsync());
+        }
+        using var marked = await http.PostAsync("/v1/models/animals/kind", new ByteArrayContent([0xEF, 0xBB, 0xBF, .. json]));
+        Assert.Equal(HttpStatusCode.OK, marked.StatusCode);
+    }
+
+    [Fact]
     public async Task Oversized_requests_are_413()
     {
         using var http = fixture.Http(0);

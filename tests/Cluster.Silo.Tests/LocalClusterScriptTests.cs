@@ -6,8 +6,8 @@ using Xunit.Abstractions;
 namespace Cluster.Silo.Tests;
 
 /// <summary>
-/// deploy/local as a person runs it: up.sh (PostgreSQL, three silo processes, a served model, a 2-worker job), a served
-/// request, chaos.sh (a silo SIGKILLed under a job and serving load), and down.sh, after which none of its processes or
+/// deploy/local as a person runs it: up.sh with TLS (PostgreSQL, three silo processes speaking mutual TLS, a served model,
+/// a 2-worker job), a client without a certificate refused, each silo's dashboard data, a served request, chaos.sh (a silo SIGKILLed under a job and serving load), and down.sh, after which none of its processes or
 /// ports is left.
 /// </summary>
 public sealed class LocalClusterScriptTests(ITestOutputHelper output) : IDisposable
@@ -42,9 +42,22 @@ public sealed class LocalClusterScriptTests(ITestOutputHelper output) : IDisposa
     {
         try
         {
-            var up = await Script("up.sh", ("CLUSTER_LOCAL_STEPS", "20"));
+            var up = await Script("up.sh", ("CLUSTER_LOCAL_STEPS", "20"), ("CLUSTER_LOCAL_TLS", "1"));
             Assert.True(up.Code == 0, up.Output);
             Assert.Contains("up: running. Where to look:", up.Output);
+
+            // The silos speak mutual TLS: a client without the cluster's certificate is refused.
+            var connection = File.ReadAllText(Path.Combine(_state, "connection")).Trim();
+            var plain = await ClusterCli.RunAsync("status", "--cluster", "postgres:" + connection, "--connect-timeout", "15");
+            Assert.True(plain.ExitCode != 0, $"a client without a certificate reached the TLS cluster:\n{plain.Stdout}");
+
+            // Each silo process's dashboard sees the three of them.
+            using (var http = new HttpClient { Timeout = TimeSpan.FromMinutes(1) })
+                foreach (var silo in new[] { 0, 1, 2 })
+                {
+                    var members = JsonNode.Parse(await http.GetStringAsync($"http://127.0.0.1:{BasePort + 10 * silo + 2}/dashboard/api/cluster"))!["members"]!.AsArray();
+                    Assert.Equal(3, members.Count(m => (string)m!["status"]! == "Active"));
+                }
 
             // A served request, through another silo's HTTP port than the one that loaded the replica.
             var predict = await ClusterCli.RunAsync("predict", "--url", $"http://127.0.0.1:{BasePort + 12}", "--model", "demo", "--task", "fill-mask",

@@ -56,18 +56,19 @@ internal sealed class TokenClassificationPipeline : IPipeline
         // Word-aware tokenizers (WordPiece's "##" continuation) tell subwords by their text; byte-level BPE falls back
         // to HF's heuristic: a token is a subword unless a space touches its start.
         var wordAware = tokenizer is RoCBertTokenizer;
+        var text = new CodePointText(sentence);
         for (var t = 0; t < encoding.Length; t++)
         {
             if (encoding.SpecialTokensMask[t] == 1) continue;
             var scores = Pipelines.Softmax(logits.AsSpan(t * labels, labels));
             var word = tokenizer.IdToToken(encoding.InputIds[t])!;
             var (start, end) = encoding.Offsets[t];
-            var reference = CodePoints.Slice(sentence, start, end) ?? "";
+            var reference = text.Slice(start, end) ?? "";
             bool isSubword;
             if (wordAware) isSubword = word.Length != reference.Length;
             else
             {
-                var around = CodePoints.Slice(sentence, Math.Max(start - 1, 0), Math.Min(start + 1, CodePoints.Count(sentence))) ?? "";
+                var around = text.Slice(Math.Max(start - 1, 0), Math.Min(start + 1, text.Count)) ?? "";
                 isSubword = start > 0 && !around.Contains(' ');
             }
             if (encoding.InputIds[t] == unk) (word, isSubword) = (reference, false);

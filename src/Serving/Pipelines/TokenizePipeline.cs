@@ -21,6 +21,7 @@ internal static class TokenizePipeline
             TokenEncoding e;
             try { e = tokenizer.Encode(text, null, new EncodeOptions { AddSpecialTokens = special, Truncation = null }); }
             catch (TokenizerException x) { throw new InvalidRequestException($"inputs[{index}]: {x.Message}"); }
+            var offsets = new CodePointText(text);
             return (JsonNode)new JsonArray(Enumerable.Range(0, e.Length).Select(t =>
             {
                 var isSpecial = e.SpecialTokensMask[t] == 1;
@@ -28,7 +29,7 @@ internal static class TokenizePipeline
                 return (JsonNode)new JsonObject
                 {
                     ["id"] = e.InputIds[t],
-                    ["text"] = isSpecial ? tokenizer.IdToToken(e.InputIds[t]) : CodePoints.Slice(text, start, stop),
+                    ["text"] = isSpecial ? tokenizer.IdToToken(e.InputIds[t]) : offsets.Slice(start, stop),
                     ["special"] = isSpecial,
                     ["start"] = start,
                     ["stop"] = stop,

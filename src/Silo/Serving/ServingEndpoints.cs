@@ -24,7 +24,7 @@ public static class ServingEndpoints
         var api = app.MapGroup("").RequireApiKey();
 
         api.MapPost("/v1/models/{model}/{task}", async (string model, string task, HttpContext http) =>
-                await Forward(http, model, task, body => body))
+                await Forward(http, model, task, shape: null))
             .WithSummary("Run a model's head or task")
             .WithDescription("Body {\"inputs\": ..., \"parameters\": {...}}; task is a head name or one of fill-mask, sequence-classification, token-classification, question-answering, multiple-choice, embed, tokenize.")
             .Accepts<JsonObject>("application/json").Produces<JsonNode>().Produces<ErrorBody>(401).Produces<ErrorBody>(404)
@@ -80,8 +80,9 @@ public static class ServingEndpoints
         return await Forward(http, model, task, shape);
     }
 
-    /// <summary>Reads the body within the limit, reshapes it for the task, asks the router, answers its reply.</summary>
-    static async Task<IResult> Forward(HttpContext http, string model, string task, Func<JsonObject, JsonObject> shape)
+    /// <summary>Reads the body within the limit, reshapes it for the task, asks the router, answers its reply. Without a
+    /// shape the body goes as it came: the replica parses it (and refuses what is not a JSON object) once, not twice.</summary>
+    static async Task<IResult> Forward(HttpContext http, string model, string task, Func<JsonObject, JsonObject>? shape)
     {
         var started = Stopwatch.GetTimestamp();
         var result = await Answer(http, model, task, shape);
@@ -91,13 +92,14 @@ public static class ServingEndpoints
 
     static int StatusOf(IResult result) => result is IStatusCodeHttpResult { StatusCode: { } code } ? code : 200;
 
-    static async Task<IResult> Answer(HttpContext http, string model, string task, Func<JsonObject, JsonObject> shape)
+    static async Task<IResult> Answer(HttpContext http, string model, string task, Func<JsonObject, JsonObject>? shape)
     {
         try
         {
-            var body = await ReadBody(http);
+            var bytes = await ReadBytes(http);
+            var body = shape is null ? Text(bytes) : shape(Parse(bytes)).ToJsonString();
             var reply = await http.RequestServices.GetRequiredService<IGrainFactory>().GetGrain<IModelRouterGrain>(model)
-                .Infer(new InferenceCall(model, task, shape(body).ToJsonString()));
+                .Infer(new InferenceCall(model, task, body));
             return reply.Ok
                 ? Results.Text(reply.Json!, "application/json", Encoding.UTF8)
                 : ServingErrors.Result(reply.ErrorType!, reply.Error!, http);
@@ -150,8 +152,10 @@ public static class ServingEndpoints
         }
     }
 
-    /// <summary>The body as a JSON object, refusing one over the size limit before reading it all.</summary>
-    static async Task<JsonObject> ReadBody(HttpContext http)
+    static async Task<JsonObject> ReadBody(HttpContext http) => Parse(await ReadBytes(http));
+
+    /// <summary>The body's bytes, refusing a body over the size limit before reading it all.</summary>
+    static async Task<byte[]> ReadBytes(HttpContext http)
     {
         var limit = http.RequestServices.GetRequiredService<SiloSettings>().MaxRequestBytes;
         if (http.Request.ContentLength > limit)
@@ -165,12 +169,25 @@ public static class ServingEndpoints
                 throw new BadRequest($"the request body is more than the limit of {limit} bytes", ServingErrorTypes.TooLarge);
             buffer.Write(chunk, 0, read);
         }
+        return buffer.ToArray();
+    }
+
+    static JsonObject Parse(byte[] body)
+    {
         try
         {
-            return JsonNode.Parse(buffer.ToArray()) as JsonObject
+            return JsonNode.Parse(body) as JsonObject
                 ?? throw new BadRequest("the request body must be a JSON object");
         }
         catch (JsonException e) { throw new BadRequest($"the request body is not valid JSON: {e.Message}"); }
+    }
+
+    static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
+
+    static string Text(byte[] body)
+    {
+        try { return StrictUtf8.GetString(body).TrimStart('\uFEFF'); } // a byte-order mark is not JSON
+        catch (DecoderFallbackException e) { throw new BadRequest($"the request body is not valid UTF-8 (byte {e.Index})"); }
     }
 
     sealed class BadRequest(string message, string errorType = ServingErrorTypes.InvalidInput) : Exception(message)

@@ -16,6 +16,7 @@ public static class AnswerSpans
     {
         var candidates = new List<(double Score, double Start, double End, string Text)>();
         (double Score, double Start, double End)? nullScore = null;
+        var context = new CodePointText(example.Context); // up to nBest² slices of one context
         foreach (var (feature, scores) in windows)
         {
             var (start, end) = (scores.Logits, scores.EndLogits!);
@@ -26,7 +27,7 @@ public static class AnswerSpans
                 foreach (var e in Top(end, nBest, offsets.Length))
                 {
                     if (offsets[s] is not { } first || offsets[e] is not { } last || e < s || e - s + 1 > maxAnswerLength) continue;
-                    candidates.Add((start[s] + end[e], start[s], end[e], CodePoints.Slice(example.Context, first.Start, last.End) ?? ""));
+                    candidates.Add((start[s] + end[e], start[s], end[e], context.Slice(first.Start, last.End) ?? ""));
                 }
         }
         if (withNoAnswer && nullScore is { } n) candidates.Add((n.Score, n.Start, n.End, ""));
