@@ -1,6 +1,6 @@
 # The CPU image: Debian 12 with Debian's libtorch (1.13, the one scripts/bootstrap.sh installs), the silo and the CLI.
 #   docker build -f deploy/docker/cpu.Dockerfile -t registry.example.com/cluster-cpu:0.1.0 .
-# Not built in CI: no Docker daemon or registry is reachable there (see README, Kubernetes).
+# Not built here: it needs packages.microsoft.com for the .NET SDK; deploy/docker/build-cpu.sh builds cpu-prebuilt.Dockerfile.
 
 FROM debian:12 AS build
 RUN apt-get update \

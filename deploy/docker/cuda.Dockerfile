@@ -1,7 +1,7 @@
 # The CUDA image: NVIDIA's PyTorch container supplies CUDA, cuDNN, NCCL and a CUDA libtorch (the one in its torch
 # wheel); libclustertorch is built against it, as scripts/gpu/run.sh does on the lent GPU machines.
 #   docker build -f deploy/docker/cuda.Dockerfile -t registry.example.com/cluster-cuda:0.1.0 .
-# Not built in CI: no Docker daemon or registry is reachable there (see README, Kubernetes).
+# Not built here: NVIDIA's container registry is not reachable (see README, Kubernetes).
 
 ARG PYTORCH_IMAGE=nvcr.io/nvidia/pytorch:25.01-py3
 

@@ -269,6 +269,7 @@ public sealed class DeploymentManifestTests
 
     [Theory]
     [InlineData("cpu.Dockerfile")]
+    [InlineData("cpu-prebuilt.Dockerfile")]
     [InlineData("cuda.Dockerfile")]
     public void The_images_expose_the_silos_ports_and_install_the_commands_the_manifests_run(string file)
     {
@@ -283,6 +284,6 @@ public sealed class DeploymentManifestTests
         // What the image builds from is in the repository.
         foreach (Match m in Regex.Matches(text, @"^(?:COPY|RUN dotnet publish) (src/[\w/]+)", RegexOptions.Multiline))
             Assert.True(Directory.Exists(Path.Combine(Root, "..", "..", m.Groups[1].Value)), $"{file}: {m.Groups[1].Value} is not in the repository");
-        Assert.Contains(file.StartsWith("cpu") ? "libtorch-dev" : "torch.utils.cmake_prefix_path", text);
+        Assert.Contains(file switch { "cpu.Dockerfile" => "libtorch-dev", "cpu-prebuilt.Dockerfile" => "libtorch1.13", _ => "torch.utils.cmake_prefix_path" }, text);
     }
 }
