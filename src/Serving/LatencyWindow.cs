@@ -15,9 +15,6 @@ public sealed class LatencyWindow
         lock (_seconds) _seconds[_count++ % Capacity] = seconds;
     }
 
-    /// <summary>Requests recorded since the replica started (the window holds the last <see cref="Capacity"/>).</summary>
-    public long Count { get { lock (_seconds) return _count; } }
-
     /// <summary>The window's p50 and p99 (nearest rank), or null when nothing was answered yet.</summary>
     public LatencySummary? Summary()
     {

@@ -1,3 +1,4 @@
+using Cluster.Grains;
 using Cluster.Silo;
 
 // The silo host. Runs until SIGTERM or SIGINT, then stops gracefully: grains deactivate, the silo leaves the
@@ -35,8 +36,8 @@ catch (SiloStartException e)
 }
 catch (Exception e) when (e is Orleans.Runtime.OrleansException or TimeoutException or IOException or System.Net.Sockets.SocketException)
 {
-    Console.Error.WriteLine($"Cluster.Silo: cannot start: {FirstLine(e)}");
+    Console.Error.WriteLine($"Cluster.Silo: cannot start: {StartError(e)}");
     return 1;
 }
 
-static string FirstLine(Exception e) => (e.InnerException is { } inner && e is AggregateException ? inner : e).Message.Split('\n')[0].Trim();
+static string StartError(Exception e) => (e.InnerException is { } inner && e is AggregateException ? inner : e).FirstLine();

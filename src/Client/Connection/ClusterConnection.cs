@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Net;
 using Cluster.DataPlane;
+using Cluster.Grains;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -76,8 +77,8 @@ public sealed class ClusterConnection : IAsyncDisposable
         {
             host.Dispose();
             var reason = e is OperationCanceledException or ConnectionFailedException
-                ? $"no gateway answered within {settings.ConnectTimeout.TotalSeconds:0} s ({e.Message.Split('\n')[0]})"
-                : e.Message.Split('\n')[0];
+                ? $"no gateway answered within {settings.ConnectTimeout.TotalSeconds:0} s ({e.FirstLine()})"
+                : e.FirstLine();
             throw new ClusterConnectException($"cannot connect to cluster '{Describe(settings.Cluster)}': {reason}", e);
         }
     }

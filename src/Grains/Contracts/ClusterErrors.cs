@@ -17,3 +17,10 @@ public static class ClusterExceptionSerialization
         if (!options.SupportedNamespacePrefixes.Contains("Cluster.")) options.SupportedNamespacePrefixes.Add("Cluster.");
     }
 }
+
+public static class ExceptionText
+{
+    /// <summary>The first line of a message: Orleans' exceptions append their inner exception's text and a stack over
+    /// several lines, which a person reading one error line (a CLI, an HTTP error body, a job's status) does not need.</summary>
+    public static string FirstLine(this Exception e) => e.Message.Split('\n')[0].Trim();
+}

@@ -8,18 +8,7 @@ public static class CodePoints
 
     /// <summary>The text between two code-point offsets (Python's <c>text[start:end]</c>); null when the range does not
     /// lie within the text.</summary>
-    public static string? Slice(string text, int start, int end)
-    {
-        if (start < 0 || end < start) return null;
-        int from = -1, i = 0;
-        for (var cp = 0; ; cp++)
-        {
-            if (cp == start) from = i;
-            if (cp == end) return text[from..i];
-            if (i >= text.Length) return null;
-            i += char.IsHighSurrogate(text[i]) && i + 1 < text.Length && char.IsLowSurrogate(text[i + 1]) ? 2 : 1;
-        }
-    }
+    public static string? Slice(string text, int start, int end) => new CodePointText(text).Slice(start, end);
 }
 
 /// <summary>A text with the UTF-16 offset of each code point, for many slices of one text (a pipeline's every token)
@@ -41,8 +30,7 @@ public sealed class CodePointText
 
     public int Count => _offsets.Length - 1;
 
-    /// <summary>As <see cref="CodePoints.Slice"/>: Python's <c>text[start:end]</c>, null when out of range.</summary>
+    /// <summary>Python's <c>text[start:end]</c> in code points; null when the range does not lie within the text.</summary>
     public string? Slice(int start, int end) =>
         start < 0 || end < start || end > Count ? null : _text[_offsets[start].._offsets[end]];
 }
-

@@ -52,7 +52,7 @@ public sealed class DashboardData(IGrainFactory grains)
         }
         catch (Exception e) when (e is TimeoutException or OrleansException)
         {
-            return new JobView(id, "unknown", 0, 0, [], null, $"the job did not answer: {e.Message.Split('\n')[0].Trim()}", null,
+            return new JobView(id, "unknown", 0, 0, [], null, $"the job did not answer: {e.FirstLine()}", null,
                 null, null, null, [], [], Reachable: false);
         }
     }
@@ -68,7 +68,7 @@ public sealed class DashboardData(IGrainFactory grains)
     public async Task<StepsView> StepsAsync(string id, long after)
     {
         var progress = await grains.GetGrain<ITrainingJobGrain>(id).Progress(after - 1).WaitAsync(Patience);
-        return new StepsView(progress.Status.State, progress.Status.MaxSteps, progress.Steps.Select(s => new[] { s.Step + 1.0, s.Loss }).ToList());
+        return new StepsView(progress.Status.State, progress.Steps.Select(s => new[] { s.Step + 1.0, s.Loss }).ToList());
     }
 
     public async Task<ModelsView> ModelsAsync()

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using Cluster.Grains;
 using Cluster.Serving;
 using Cluster.Silo.Serving;
 using Microsoft.AspNetCore.Builder;
@@ -53,7 +54,6 @@ public static class DashboardEndpoints
         api.MapGet("/models", RouteHandler.OfContext(http => Answer(http, data => data.ModelsAsync())));
     }
 
-
     /// <summary>Runs a query and answers its JSON; a job that was never submitted is 404, a cluster that does not answer 503.</summary>
     static async Task<IResult> Answer<T>(HttpContext http, Func<DashboardData, Task<T>> query, string? job = null)
     {
@@ -66,7 +66,7 @@ public static class DashboardEndpoints
         }
         catch (Exception e) when (e is TimeoutException or OrleansException)
         {
-            return ServingErrors.Result(ServingErrorTypes.Unavailable, $"the cluster did not answer: {e.Message.Split('\n')[0].Trim()}", http);
+            return ServingErrors.Result(ServingErrorTypes.Unavailable, $"the cluster did not answer: {e.FirstLine()}", http);
         }
     }
 

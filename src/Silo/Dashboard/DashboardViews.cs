@@ -21,7 +21,7 @@ public sealed record JobView(string Id, string State, long Step, long MaxSteps, 
 }
 
 /// <summary>A job's loss curve after a step: <c>[step, loss]</c> pairs (steps counted from 1, as the CLI prints them).</summary>
-public sealed record StepsView(string State, long MaxSteps, IReadOnlyList<double[]> Steps);
+public sealed record StepsView(string State, IReadOnlyList<double[]> Steps);
 
 /// <summary>The deployed models (each replica's silo, device, queue depth and recent latency) and the default one.</summary>
 public sealed record ModelsView(string? Default, IReadOnlyList<Grains.ModelStatus> Models);

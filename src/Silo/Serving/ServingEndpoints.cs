@@ -108,7 +108,7 @@ public static class ServingEndpoints
         catch (Exception e) when (e is OrleansException or TimeoutException)
         {
             // Orleans' messages carry their inner exception's text over several lines: the client gets the first.
-            return ServingErrors.Result(ServingErrorTypes.Unavailable, $"model {model}: {e.Message.Split('\n')[0].Trim()}", http);
+            return ServingErrors.Result(ServingErrorTypes.Unavailable, $"model {model}: {e.FirstLine()}", http);
         }
     }
 

@@ -181,7 +181,7 @@ public sealed class TrainingJobGrain(
         catch (Exception e)
         {
             outcome = "failed";
-            S.Error = e.Message.Split('\n')[0];
+            S.Error = e.FirstLine();
             Event($"failed at step {S.Step}: {S.Error}");
         }
         finally

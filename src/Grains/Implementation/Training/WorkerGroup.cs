@@ -53,7 +53,7 @@ internal sealed class GroupCalls(IClusterMembershipService membership, TimeSpan 
 
         var lost = members.Where(m => !IsActive(m)).ToList();
         var error = calls.FirstOrDefault(c => c.IsFaulted)?.Exception?.InnerException;
-        if (lost.Count > 0) throw new WorkersLostException(lost, error?.Message.Split('\n')[0] ?? "their silos left the cluster");
+        if (lost.Count > 0) throw new WorkersLostException(lost, error?.FirstLine() ?? "their silos left the cluster");
         if (error is not null) ExceptionDispatchInfo.Throw(error);
         throw new TimeoutException($"workers {string.Join(", ", failed.Select(m => m.Name))} did not answer within {collectiveTimeout + FailureDetection}");
     }
