@@ -86,7 +86,7 @@ public sealed class BatchingTests(ServingFixture fixture)
             pending = [server.InferAsync("embed", ServingFixture.Request(longText)),
                        .. Enumerable.Range(0, 4).Select(_ => server.InferAsync("embed", ServingFixture.Request("the cat")))];
         await Task.WhenAll(pending);
-        // Not one batch: the long one takes a short one at most (half its tokens must be real), the rest run together.
+        // Not one batch: the long one runs alone (three quarters of a batch's tokens must be real), the shorts together.
         Assert.Equal(2, server.Batches);
     }
 

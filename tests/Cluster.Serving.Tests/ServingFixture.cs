@@ -17,7 +17,9 @@ public sealed class ServingFixture : IAsyncLifetime
     public ModelDefinition Definition => new("animals", Models.Encoder,
         [.. Models.FrozenHeads.Select(h => new HeadDefinition(h.Name, h.Directory)), new HeadDefinition("own-kind", Models.OwnEncoderClassifier)]);
 
-    public async Task InitializeAsync() => Server = await ModelServer.StartAsync(Definition, Device.CPU, "animals/test");
+    // Every held request in one batch whatever its length (no fill rule): the tests compare answers across lengths.
+    public async Task InitializeAsync() => Server = await ModelServer.StartAsync(Definition, Device.CPU, "animals/test",
+        new Cluster.Serving.Batching.BatchingOptions { MinBatchFill = 0 });
 
     public Task DisposeAsync()
     {

@@ -20,7 +20,7 @@ public sealed class Encoder : Module
 
     /// <param name="headMask">(layers, 1, nh, 1, 1) or null.</param>
     public EncoderResult forward(Tensor hidden, Tensor? mask, Tensor? headMask, Tensor? encoderHidden, Tensor? encoderMask,
-        KeyValueCache? past, bool useCache, bool outputAttentions, bool outputHiddenStates)
+        KeyValueCache? past, bool useCache, bool outputAttentions, bool outputHiddenStates, TokenPacking? packing = null)
     {
         var all = outputHiddenStates ? new List<Tensor>() : null;
         var attentions = outputAttentions ? new List<Tensor>() : null;
@@ -33,7 +33,7 @@ public sealed class Encoder : Module
             // holding all of them to the end of the caller's scope costs memory and, worse, page faults
             // on every pass. Autograd keeps its own references to what backward needs.
             using var scope = torch.NewDisposeScope();
-            var r = layer[i].forward(hidden, mask, headMask?[i], encoderHidden, encoderMask, past?.layers[i], outputAttentions);
+            var r = layer[i].forward(hidden, mask, headMask?[i], encoderHidden, encoderMask, past?.layers[i], outputAttentions, packing);
             hidden = scope.MoveToOuter(r.hidden_states)!;
             if (r.self_probs is not null) attentions?.Add(scope.MoveToOuter(r.self_probs)!);
             if (r.cross_probs is not null) cross?.Add(scope.MoveToOuter(r.cross_probs)!);

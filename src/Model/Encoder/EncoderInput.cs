@@ -25,6 +25,10 @@ public sealed record EncoderInput(Tensor input_ids)
     public bool? use_cache { get; init; }
     public bool output_attentions { get; init; }
     public bool output_hidden_states { get; init; }
+    /// <summary>Inference on padded batches: the position-wise layers run on the attended tokens only
+    /// (<see cref="TokenPacking"/>), and last_hidden_state is 0 at padded positions. An encoder's option: refused with a
+    /// decoder, head_mask, output_attentions or output_hidden_states.</summary>
+    public bool skip_padding { get; init; }
 }
 
 /// <summary>One layer's cached projections: self-attention keys/values, and cross-attention ones for decoders that have it.</summary>

@@ -75,12 +75,12 @@ public sealed class Layer : Module
     }
 
     public LayerResult forward(Tensor hidden, Tensor? mask, Tensor? headMask, Tensor? encoderHidden, Tensor? encoderMask,
-        LayerKeyValues? past, bool outputAttentions)
+        LayerKeyValues? past, bool outputAttentions, TokenPacking? packing = null)
     {
         var self = attention.forward(new AttentionCall(hidden)
         {
             attention_mask = mask, head_mask = headMask, past_key = past?.self_key, past_value = past?.self_value,
-            output_attentions = outputAttentions,
+            output_attentions = outputAttentions, packing = packing,
         });
         var x = self.output;
         AttentionResult? cross = null;

@@ -15,6 +15,8 @@ public sealed record AttentionCall(Tensor hidden_states)
     public Tensor? past_key { get; init; }
     public Tensor? past_value { get; init; }
     public bool output_attentions { get; init; }
+    /// <summary>Set when hidden_states are the packed (N, H) attended tokens of a padded (B, T) batch.</summary>
+    public TokenPacking? packing { get; init; }
 }
 
 public sealed record AttentionResult(Tensor output, Tensor? probs, Tensor? key, Tensor? value);
@@ -58,8 +60,11 @@ public sealed class SelfAttention : Module
         // projections, scores and context die on return, as they would in PyTorch
         using var scope = torch.NewDisposeScope();
         var h = call.hidden_states;
-        long B = h.size(0), Tq = h.size(1);
-        var q = Heads(query.call(h));
+        var packing = call.packing;
+        long B = packing?.Batch ?? h.size(0), Tq = packing?.Length ?? h.size(1);
+        // Packed tokens are projected as they are (N, H) and laid out padded for attention only.
+        Tensor Project(Linear projection, Tensor x) => packing is null ? projection.call(x) : packing.Unpack(projection.call(x));
+        var q = Heads(Project(query, h));
         Tensor k, v;
         if (call.encoder_hidden_states is { } enc)
         {
@@ -72,7 +77,7 @@ public sealed class SelfAttention : Module
         }
         else
         {
-            (k, v) = (Heads(key.call(h)), Heads(value.call(h)));
+            (k, v) = (Heads(Project(key, h)), Heads(Project(value, h)));
         }
 
         Tensor context, probs;
@@ -93,6 +98,7 @@ public sealed class SelfAttention : Module
             context = probs.matmul(v);                                                        // (B, nh, Tq, hs)
         }
         var output = context.permute(0, 2, 1, 3).contiguous().view(B, Tq, nh * hs);          // (B, Tq, H)
+        if (packing is not null) output = packing.Pack(output);                               // (N, H)
         return new AttentionResult(scope.MoveToOuter(output)!, call.output_attentions ? scope.MoveToOuter(probs) : null,
             isDecoder ? scope.MoveToOuter(k) : null, isDecoder ? scope.MoveToOuter(v) : null);
     }

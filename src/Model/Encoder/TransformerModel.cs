@@ -51,6 +51,9 @@ public abstract class TransformerModel<TConfig, TEmbeddings> : Module where TCon
                      ("input_shape_ids", input.input_shape_ids), ("input_pronunciation_ids", input.input_pronunciation_ids) })
             if (t is not null && !t.shape.SequenceEqual(ids.shape))
                 throw new ArgumentException($"{name} must have the shape of input_ids [{string.Join(", ", ids.shape)}], got [{string.Join(", ", t.shape)}]");
+        if (input.skip_padding && (config.is_decoder || input.head_mask is not null || input.output_attentions || input.output_hidden_states))
+            throw new ArgumentException("skip_padding is for an encoder's last_hidden_state: it cannot be combined with is_decoder, head_mask, " +
+                                        "output_attentions or output_hidden_states");
         InputChecks.CheckRange(ids, config.vocab_size, "input_ids", "vocab_size");
         if (input.token_type_ids is { } tt) InputChecks.CheckRange(tt, config.type_vocab_size, "token_type_ids", "type_vocab_size");
     }
@@ -74,11 +77,15 @@ public abstract class TransformerModel<TConfig, TEmbeddings> : Module where TCon
                 input.encoder_attention_mask ?? torch.ones([enc.size(0), enc.size(1)], ScalarType.Int64, enc.device), dtype);
         var heads = input.head_mask is { } hm ? AttentionMasks.Heads(hm, config.num_hidden_layers, dtype) : null;
 
-        var r = encoder.forward(embeddings, extended, heads, config.is_decoder ? input.encoder_hidden_states : null, encoderMask,
-            input.past_key_values, useCache, input.output_attentions, input.output_hidden_states);
-        return new BaseModelOutput(r.last_hidden_state)
+        // Only a batch with padding gains from packing; the row of zeros it leaves at padded positions is harmless
+        // to every head, which reads attended positions (or pools them by the mask).
+        var packing = input.skip_padding && extended is not null ? TokenPacking.Of(mask!) : null;
+        var r = encoder.forward(packing?.Pack(embeddings) ?? embeddings, extended, heads, config.is_decoder ? input.encoder_hidden_states : null, encoderMask,
+            input.past_key_values, useCache, input.output_attentions, input.output_hidden_states, packing);
+        var last = packing?.Unpack(r.last_hidden_state) ?? r.last_hidden_state;
+        return new BaseModelOutput(last)
         {
-            pooler_output = pooler?.forward(r.last_hidden_state),
+            pooler_output = pooler?.forward(last),
             hidden_states = r.hidden_states,
             attentions = r.attentions,
             cross_attentions = r.cross_attentions,

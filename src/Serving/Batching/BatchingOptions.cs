@@ -18,7 +18,7 @@ public sealed record BatchingOptions
 
     /// <summary>A request joins a batch only if the batch's real tokens stay at least this share of its padded tokens:
     /// short requests are not padded to a long one's length (they go in the next batch, with their kind).</summary>
-    public double MinBatchFill { get; init; } = 0.5;
+    public double MinBatchFill { get; init; } = 0.75;
 
     /// <summary>Intra-op threads of the replica's thread; null leaves libtorch's default.</summary>
     public int? Threads { get; init; }

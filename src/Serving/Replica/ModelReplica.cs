@@ -193,6 +193,7 @@ public sealed class ModelReplica : IDisposable
         var input = new EncoderInput(Ids(Filled(r => r.InputIds, padId)))
         {
             attention_mask = mask,
+            skip_padding = true, // a batch of mixed lengths costs its real tokens (the heads read attended positions only)
             token_type_ids = Ids(Filled(r => r.TokenTypeIds, 0)),
             input_shape_ids = first.ShapeIds is null ? null : Ids(Filled(r => r.ShapeIds, padId)),
             input_pronunciation_ids = first.PronunciationIds is null ? null : Ids(Filled(r => r.PronunciationIds, padId)),

@@ -132,7 +132,7 @@ public sealed class TrainingJobGrain(
             var accumulation = spec.GradientAccumulation;
             if (S.State == "starting")
                 for (var slot = 0; slot < spec.Workers; slot++)
-                    members.Add(Member(await registry.Acquire(new DeviceRequest(Owner(spec, slot), spec.DeviceKind))));
+                    members.Add(Member(await SiloLossRetry.CallAsync(() => registry.Acquire(new DeviceRequest(Owner(spec, slot), spec.DeviceKind)))));
             else
             {
                 // Taking over from a coordinator that died: its silo may have taken workers with it.
@@ -194,7 +194,7 @@ public sealed class TrainingJobGrain(
             {
                 if (group is not null) await group.DisposeAsync();
                 foreach (var member in members)
-                    try { await registry.Release(member.Lease.Key, member.Lease.Owner); } catch (Exception) { }
+                    try { await SiloLossRetry.CallAsync(() => registry.Release(member.Lease.Key, member.Lease.Owner)); } catch (Exception) { }
                 if (S.Steps.Count > 0) await TrainingMetricsFile.WriteAsync(spec.OutputDirectory, S.Steps);
             }
         }
@@ -303,19 +303,19 @@ public sealed class TrainingJobGrain(
         // learns who holds them, and one that kept it answers with the same lease.
         var kept = new List<GroupMember>();
         foreach (var survivor in members.Where(m => !lost.Contains(m)))
-            try { kept.Add(Member(await registry.Acquire(new DeviceRequest(survivor.Lease.Owner, spec.DeviceKind, survivor.Lease.Silo)))); }
+            try { kept.Add(Member(await SiloLossRetry.CallAsync(() => registry.Acquire(new DeviceRequest(survivor.Lease.Owner, spec.DeviceKind, survivor.Lease.Silo))))); }
             catch (NoFreeDeviceException) { }
         var owners = kept.Select(m => m.Lease.Owner).ToHashSet();
         for (var slot = 0; slot < spec.Workers && kept.Count < spec.Workers; slot++)
         {
             if (owners.Contains(Owner(spec, slot))) continue;
-            try { kept.Add(Member(await registry.Acquire(new DeviceRequest(Owner(spec, slot), spec.DeviceKind)))); }
+            try { kept.Add(Member(await SiloLossRetry.CallAsync(() => registry.Acquire(new DeviceRequest(Owner(spec, slot), spec.DeviceKind))))); }
             catch (NoFreeDeviceException) { } // another slot may still hold a device of its own
         }
         var (workers, accumulation) = Cluster.Training.ElasticLayout.Reform(spec.Workers, spec.GradientAccumulation, kept.Count);
         if (workers == 0) throw new NoFreeDeviceException($"no worker is left for job {spec.JobId} and the registry has no free device");
         foreach (var extra in kept.Skip(workers))
-            try { await registry.Release(extra.Lease.Key, extra.Lease.Owner); } catch (Exception) { }
+            try { await SiloLossRetry.CallAsync(() => registry.Release(extra.Lease.Key, extra.Lease.Owner)); } catch (Exception) { }
         return (kept.Take(workers).ToList(), accumulation);
     }
 }
