@@ -40,6 +40,7 @@ internal static class FinetuneCommand
         var evalEvery = new Option<long>("--eval-every") { Description = "evaluate every N steps (0: at the end only)", DefaultValueFactory = _ => 0 };
         var saveBest = new Option<string?>("--save-best") { Description = "keep the model of the best evaluation by this metric (eval_accuracy, eval_f1, eval_loss, ...) in OUT/best" };
         var freeze = new Option<bool>("--freeze-encoder") { Description = "train the head only; OUT holds the head and a hash-checked reference to --model-dir" };
+        var ignoreMismatched = new Option<bool>("--ignore-mismatched-sizes") { Description = "--model-dir holds this task's head with another label count: train a new head in its place" };
         var problem = new Option<string?>("--problem-type") { Description = "sequence classification: single_label_classification, multi_label_classification or regression (default: from the labels)" };
         var numLabels = new Option<int?>("--num-labels") { Description = "sequence classification with integer labels: the class count (default: the largest id + 1)" };
         var docStride = new Option<int>("--doc-stride") { Description = "question answering: tokens two windows of a long context share", DefaultValueFactory = _ => 128 };
@@ -51,7 +52,7 @@ internal static class FinetuneCommand
         var command = new Command("finetune", "Fine-tune a pretrained RoBERTa or RoCBert under a task head, data-parallel, and evaluate it")
         {
             task, modelDir, train, eval, test, output, workers, batch, accumulation, maxLength, epochs, steps, lr, warmup, weightDecay, seed,
-            allReduce, bucketMegabytes, checkpointEvery, evalEvery, saveBest, freeze, problem, numLabels, docStride, maxAnswer, nullThreshold,
+            allReduce, bucketMegabytes, checkpointEvery, evalEvery, saveBest, freeze, ignoreMismatched, problem, numLabels, docStride, maxAnswer, nullThreshold,
             resume, metricsOut,
         };
         cluster.AddTo(command);
@@ -73,7 +74,8 @@ internal static class FinetuneCommand
             };
             // The step count needs the feature count, which needs the files read: check with a provisional count first.
             var provisional = Optimizer(parsed, lr, warmup, weightDecay, Math.Max(1, Math.Max(parsed.GetValue(steps), parsed.GetValue(warmup))));
-            var (checkedTask, checkpoint) = FineTuningInputs.Check(head, model, trainFile, evalFile, testFile, outDir, parsed.GetValue(resume), options, w, b, k, provisional);
+            var (checkedTask, checkpoint) = FineTuningInputs.Check(head, model, trainFile, evalFile, testFile, outDir, parsed.GetValue(resume), options, w, b, k, provisional,
+                parsed.GetValue(ignoreMismatched));
             var totalSteps = parsed.GetValue(steps) > 0 ? parsed.GetValue(steps) : FineTuningWorker.StepsFor(checkedTask.Train.Length, w * k * b, parsed.GetValue(epochs));
             var optimizer = Optimizer(parsed, lr, warmup, weightDecay, totalSteps);
             optimizer.Validate();
@@ -93,7 +95,7 @@ internal static class FinetuneCommand
                     DocStride = options.DocStride, ProblemType = checkedTask.Spec.Head == Head.SequenceClassification ? checkedTask.Spec.Problem.HfName() : null,
                     NumLabels = options.NumLabels, MaxAnswerLength = options.MaxAnswerLength, NullScoreThreshold = options.NullThreshold,
                     FreezeEncoder = parsed.GetValue(freeze), EvalEvery = parsed.GetValue(evalEvery), SaveBest = parsed.GetValue(saveBest),
-                    Epochs = parsed.GetValue(epochs),
+                    Epochs = parsed.GetValue(epochs), IgnoreMismatchedSizes = parsed.GetValue(ignoreMismatched),
                 },
             };
             Console.WriteLine($"job {spec.JobId}: {head.Name()} on {model}; {checkedTask.Train.Length:N0} training and {checkedTask.Eval.Length:N0} evaluation features"

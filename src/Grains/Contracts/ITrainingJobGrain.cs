@@ -84,6 +84,8 @@ public sealed record FineTuningJobSpec
     [Id(12)] public string? SaveBest { get; init; }
     [Id(13)] public int EvalBatchSize { get; init; } = 32;
     [Id(14)] public double Epochs { get; init; } = 3;
+    /// <summary>A head saved in ModelDirectory with another shape (another label count) is replaced by a new one.</summary>
+    [Id(15)] public bool IgnoreMismatchedSizes { get; init; }
 }
 
 /// <summary>One evaluation of a fine-tuning job: the step after which it ran and its metrics (HF's names).</summary>

@@ -25,11 +25,11 @@ public static class Pretrained
     /// then converts to device and dtype.
     /// </summary>
     public static LoadResult LoadWeights(Module model, string dir, string basePrefix, Device? device = null, ScalarType? dtype = null,
-        bool allowNewHead = false)
+        bool allowNewHead = false, bool ignoreMismatchedSizes = false)
     {
         using var scope = torch.NewDisposeScope();
         var (tensors, path) = ReadWeights(dir);
-        var result = StateDictLoader.Load(model, tensors, basePrefix, strict: true, source: path, allowNewHead: allowNewHead);
+        var result = StateDictLoader.Load(model, tensors, basePrefix, strict: true, source: path, allowNewHead: allowNewHead, ignoreMismatchedSizes: ignoreMismatchedSizes);
         if (device.HasValue || dtype.HasValue) model.to(device ?? Device.CPU, dtype);
         return result;
     }

@@ -19,8 +19,10 @@ public static class StateDictLoader
     /// as from_pretrained for fine-tuning: a task head the checkpoint lacks keeps its fresh initialisation, and
     /// another head's weights are skipped; both are still reported. The body stays strict.
     /// </param>
+    /// <param name="ignoreMismatchedSizes">as from_pretrained's ignore_mismatched_sizes: a tensor whose shape differs from
+    /// the model's (a classifier with another label count) is not loaded, keeps its fresh initialisation and is reported.</param>
     public static LoadResult Load(Module model, IReadOnlyDictionary<string, Tensor> checkpoint, string basePrefix, bool strict = true,
-        string source = "checkpoint", bool allowNewHead = false)
+        string source = "checkpoint", bool allowNewHead = false, bool ignoreMismatchedSizes = false)
     {
         var own = model.state_dict();
         string p = basePrefix + ".";
@@ -62,12 +64,16 @@ public static class StateDictLoader
                     fatalUnexpected.Count > 0 ? $"unexpected keys [{string.Join(", ", fatalUnexpected)}]" : null,
                 }.Where(s => s != null)));
 
-        foreach (var (name, value) in mapped)
-            if (!own[name].shape.SequenceEqual(value.shape))
-                throw new CheckpointException($"{source}: '{name}' has shape [{string.Join(", ", value.shape)}] but the model " +
-                                              $"expects [{string.Join(", ", own[name].shape)}]");
+        var mismatched = mapped.Where(kv => !own[kv.Key].shape.SequenceEqual(kv.Value.shape)).Select(kv => kv.Key).ToList();
+        if (mismatched.Count > 0 && !ignoreMismatchedSizes)
+        {
+            var name = mismatched[0];
+            throw new CheckpointException($"{source}: '{name}' has shape [{string.Join(", ", mapped[name].shape)}] but the model " +
+                                          $"expects [{string.Join(", ", own[name].shape)}]");
+        }
+        foreach (var name in mismatched) mapped.Remove(name);
         model.load_state_dict(mapped, strict: false);
-        return new LoadResult(missing, unexpected);
+        return new LoadResult(missing, unexpected) { mismatched_keys = mismatched };
     }
 
     /// <summary>

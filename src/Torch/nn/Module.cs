@@ -7,7 +7,12 @@ public static partial class torch
     public static partial class nn
     {
         /// <summary>What a non-strict load_state_dict found: keys the module lacked, and keys the dictionary lacked.</summary>
-        public sealed record LoadResult(IReadOnlyList<string> missing_keys, IReadOnlyList<string> unexpected_keys);
+        public sealed record LoadResult(IReadOnlyList<string> missing_keys, IReadOnlyList<string> unexpected_keys)
+        {
+            /// <summary>Keys whose checkpoint shape differed and that kept their fresh initialisation
+            /// (from_pretrained's ignore_mismatched_sizes).</summary>
+            public IReadOnlyList<string> mismatched_keys { get; init; } = [];
+        }
 
         /// <summary>
         /// The base of every layer and model: named submodules, parameters and buffers whose dotted paths

@@ -12,7 +12,8 @@ public static class FineTuningInputs
 {
     /// <summary>The task as the workers will read it, and the checkpoint to resume from when resuming.</summary>
     public static (FineTuningTask Task, string? Checkpoint) Check(Head head, string modelDirectory, string trainFile, string evalFile, string? testFile,
-        string outputDirectory, bool resume, TaskOptions options, int workers, int batchSize, int accumulation, OptimizerSettings optimizer)
+        string outputDirectory, bool resume, TaskOptions options, int workers, int batchSize, int accumulation, OptimizerSettings optimizer,
+        bool ignoreMismatchedSizes = false)
     {
         if (!HeadSpec.Tasks.Contains(head))
             throw new ArgumentException($"--task {head.Name()} is not a fine-tuning task (known: {string.Join(", ", HeadSpec.Tasks.Select(t => t.Name()))})");
@@ -27,12 +28,26 @@ public static class FineTuningInputs
             throw new ArgumentException($"--doc-stride {options.DocStride} must be at least 0 and leave room for a question within --max-length {options.MaxLength}");
         var task = FineTuningTask.Load(head, tokenizer, trainFile, evalFile, options);
         if (testFile is not null) task.WithEvaluation(testFile);
+        if (!ignoreMismatchedSizes) CheckSavedHead(head, modelDirectory, config, task.Spec);
         var checkpoints = Path.Combine(outputDirectory, "checkpoints");
         if (resume)
             return (task, TrainingCheckpoint.Latest(checkpoints) ?? throw new ArgumentException($"--resume: no complete checkpoint under {checkpoints}"));
         if (Directory.Exists(outputDirectory) && Directory.EnumerateFileSystemEntries(outputDirectory).Any())
             throw new ArgumentException($"--out {outputDirectory} is not empty (pass --resume to continue the job saved there)");
         return (task, null);
+    }
+
+    /// <summary>A model directory saved with this task's head for another label count would fail in every worker on the
+    /// classifier's shape: say so here, with the way out.</summary>
+    static void CheckSavedHead(Head head, string modelDirectory, Cluster.Model.Configuration.PretrainedConfig config, HeadSpec spec)
+    {
+        if (!config.extra.TryGetValue("architectures", out var names) || names.ValueKind != System.Text.Json.JsonValueKind.Array
+            || names.GetArrayLength() == 0 || names[0].GetString() is not { } architecture || Heads.FromArchitecture(architecture) != head) return;
+        var wanted = Pretrained.LoadConfig(modelDirectory);
+        spec.Configure(wanted);
+        if (wanted.num_labels != config.num_labels)
+            throw new ArgumentException($"{modelDirectory}: its {architecture} head has {config.num_labels} labels and the training data " +
+                                        $"{wanted.num_labels}: pass --ignore-mismatched-sizes to train a new head in its place");
     }
 
     /// <summary>The evaluation settings: <paramref name="saveBest"/> names an eval_ metric; the period is not negative.</summary>

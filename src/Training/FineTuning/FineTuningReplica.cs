@@ -42,9 +42,11 @@ public sealed class FineTuningReplica : DataParallelReplica
     public bool EncoderFrozen { get; }
 
     /// <summary>The encoder of <paramref name="modelDirectory"/> (any head it was saved with) under a new head, which
-    /// <paramref name="seed"/> initialises, so every replica builds the same one.</summary>
+    /// <paramref name="seed"/> initialises, so every replica builds the same one. With
+    /// <paramref name="ignoreMismatchedSizes"/> a saved head of another shape (another label count) is replaced by the
+    /// new one, as from_pretrained's ignore_mismatched_sizes does; without it that is an error naming the tensor.</summary>
     public static FineTuningReplica Create(string modelDirectory, HeadSpec spec, ulong seed, OptimizerSettings settings, Device device,
-                                           bool freezeEncoder = false, Action<PretrainedConfig>? adjust = null)
+                                           bool freezeEncoder = false, Action<PretrainedConfig>? adjust = null, bool ignoreMismatchedSizes = false)
     {
         settings.Validate();
         var config = Pretrained.LoadConfig(modelDirectory);
@@ -58,7 +60,7 @@ public sealed class FineTuningReplica : DataParallelReplica
         }
         try
         {
-            Pretrained.LoadWeights(model.Module, modelDirectory, model.BasePrefix, allowNewHead: true);
+            Pretrained.LoadWeights(model.Module, modelDirectory, model.BasePrefix, allowNewHead: true, ignoreMismatchedSizes: ignoreMismatchedSizes);
             if (freezeEncoder)
                 foreach (var (name, p) in model.Module.named_parameters())
                     if (name.StartsWith(model.BasePrefix + ".", StringComparison.Ordinal)) p.requires_grad = false;

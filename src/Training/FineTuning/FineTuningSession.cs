@@ -16,6 +16,8 @@ public sealed record FineTuningSessionOptions : GroupOptions
     public string? TestFile { get; init; }
     public TaskOptions TaskOptions { get; init; } = new();
     public bool FreezeEncoder { get; init; }
+    /// <summary>A saved head of another shape is replaced by a new one (from_pretrained's ignore_mismatched_sizes).</summary>
+    public bool IgnoreMismatchedSizes { get; init; }
     public int EvalBatchSize { get; init; } = 32;
 }
 
@@ -38,7 +40,8 @@ public sealed class FineTuningSession : TrainingSession<FineTuningReplica>
     {
         var o = _options;
         var task = FineTuningTask.Load(o.Task, AutoTokenizer.FromPretrained(o.ModelDirectory), o.TrainFile, o.EvalFile, o.TaskOptions);
-        var replica = FineTuningReplica.Create(o.ModelDirectory, task.Spec, o.Seed, o.Optimizer, o.Device, o.FreezeEncoder);
+        var replica = FineTuningReplica.Create(o.ModelDirectory, task.Spec, o.Seed, o.Optimizer, o.Device, o.FreezeEncoder,
+            ignoreMismatchedSizes: o.IgnoreMismatchedSizes);
         _worker = new FineTuningWorker(replica, task, new GlobalBatchPlan(task.Train.Length, o.Layout.GlobalBatch, o.Seed));
         JoinGroup(replica);
         Buckets = o.Buckets(replica, Reducer!);

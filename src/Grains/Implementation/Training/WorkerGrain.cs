@@ -36,6 +36,7 @@ public sealed class WorkerGrain(ILocalSiloDetails silo, LocalSilo local) : Grain
             {
                 Task = Heads.Parse(ft.Task), ModelDirectory = ft.ModelDirectory, TrainFile = ft.TrainFile, EvalFile = ft.EvalFile, TestFile = ft.TestFile,
                 TaskOptions = JobSettings.Task(spec, ft), FreezeEncoder = ft.FreezeEncoder, EvalBatchSize = ft.EvalBatchSize,
+                IgnoreMismatchedSizes = ft.IgnoreMismatchedSizes,
             }
             : new SessionOptions
             {
