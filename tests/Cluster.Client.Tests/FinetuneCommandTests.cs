@@ -3,6 +3,7 @@ using Cluster.Model.Checkpoints;
 using Cluster.Model.Tasks;
 using Cluster.Testing;
 using Cluster.Torch;
+using Cluster.Training.FineTuning;
 using Xunit;
 
 namespace Cluster.Client.Tests;
@@ -54,6 +55,10 @@ public sealed class FinetuneCommandTests : IClassFixture<TestCorpus>, IDisposabl
             var accuracy = json.RootElement.GetProperty("eval_accuracy").GetDouble();
             Assert.True(accuracy > _tasks.MajorityAccuracy() + 0.3, $"accuracy {accuracy}, majority {_tasks.MajorityAccuracy()}");
             Assert.Equal(accuracy, json.RootElement.GetProperty("test_accuracy").GetDouble()); // the same file
+            // --test's predictions, one per example, scored by the test against the file's labels
+            var (metric, fromFile) = _tasks.ScorePredictions(Head.SequenceClassification, Path.Combine(output, PredictionsFile.TestName));
+            Assert.Equal("eval_accuracy", metric);
+            Assert.Equal(accuracy, fromFile, 9);
         }
         var config = Pretrained.LoadConfig(output);
         Assert.Equal(new Dictionary<string, string> { ["0"] = "farm", ["1"] = "pet", ["2"] = "wild" }, config.id2label);

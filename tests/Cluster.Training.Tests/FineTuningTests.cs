@@ -53,8 +53,13 @@ public sealed class FineTuningTests : IDisposable
         if (o.Task.Spec.Labels.Count > 0) Assert.Equal(o.Task.Spec.Labels, labels);
         var task = FineTuningTask.Load(head, _corpus.Tokenizer, _tasks.Path(head, "train"), _tasks.Path(head, "eval"),
             new TaskOptions { MaxLength = 48, DocStride = 16 }, o.Task.Spec.Labels.Count > 0 ? labels : null);
-        var again = task.Evaluate(model, Device.CPU, 7);   // another batching: padding must not change a score
+        var predictions = Path.Combine(_root, $"{head.Name()}-predictions.jsonl");
+        var again = task.Evaluate(model, Device.CPU, 7, predictions);   // another batching: padding must not change a score
         foreach (var (name, value) in o.Metrics) Assert.True(Math.Abs(again[name] - value) < 1e-5, $"{name}: {value} in the run, {again[name]} reloaded");
+        // The predictions written, scored against the evaluation file's labels by the test, give the reported metric.
+        var (metric, fromFile) = _tasks.ScorePredictions(head, predictions);
+        _output.WriteLine($"{metric} from {Path.GetFileName(predictions)}: {fromFile:F4}");
+        Assert.Equal(again[metric], fromFile, 9);
     }
 
     [Fact]

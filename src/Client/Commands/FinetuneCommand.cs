@@ -132,7 +132,8 @@ internal static class FinetuneCommand
             File.WriteAllText(metricsOut, MetricsReport.ToJson(metrics));
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"done: {status.Step} steps, loss {steps.FirstOrDefault()?.Loss:F4} → {steps.LastOrDefault()?.Loss:F4}; {MetricsReport.Line(final)}"));
-        Console.WriteLine($"model: {spec.OutputDirectory}   metrics: {Path.Combine(spec.OutputDirectory, "eval_results.json")}");
+        Console.WriteLine($"model: {spec.OutputDirectory}   metrics: {Path.Combine(spec.OutputDirectory, "eval_results.json")}"
+                          + (spec.FineTuning?.TestFile is null ? "" : $"   test predictions: {Path.Combine(spec.OutputDirectory, PredictionsFile.TestName)}"));
         return 0;
     }
 }

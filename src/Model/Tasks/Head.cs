@@ -1,3 +1,6 @@
+using System.Text.Json;
+using Cluster.Model.Configuration;
+
 namespace Cluster.Model.Tasks;
 
 /// <summary>The heads a model directory can be run with; the names are the CLI's and the serving API's.</summary>
@@ -35,4 +38,9 @@ public static class Heads
             _ => null,
         };
     }
+
+    /// <summary>The class a saved config.json names first in <c>architectures</c>; null when it names none.</summary>
+    public static string? SavedArchitecture(PretrainedConfig config)
+        => config.extra.TryGetValue("architectures", out var names) && names.ValueKind == JsonValueKind.Array && names.GetArrayLength() > 0
+            && names[0].ValueKind == JsonValueKind.String ? names[0].GetString() : null;
 }

@@ -1,4 +1,3 @@
-using System.Text.Json;
 using Cluster.Model.Checkpoints;
 using Cluster.Model.Configuration;
 using Cluster.Model.Encoder;
@@ -112,8 +111,7 @@ public sealed class ModelReplica : IDisposable
 
     static Head? HeadOf(PretrainedConfig config, string dir)
     {
-        if (!config.extra.TryGetValue("architectures", out var names) || names.ValueKind != JsonValueKind.Array || names.GetArrayLength() == 0) return null;
-        var name = names[0].GetString() ?? "";
+        if (Model.Tasks.Heads.SavedArchitecture(config) is not { } name) return null;
         return Model.Tasks.Heads.FromArchitecture(name) ?? throw new CheckpointException($"{dir}: architecture {name} is not a RoBERTa or RoCBert class");
     }
 

@@ -41,8 +41,7 @@ public static class FineTuningInputs
     /// classifier's shape: say so here, with the way out.</summary>
     static void CheckSavedHead(Head head, string modelDirectory, Cluster.Model.Configuration.PretrainedConfig config, HeadSpec spec)
     {
-        if (!config.extra.TryGetValue("architectures", out var names) || names.ValueKind != System.Text.Json.JsonValueKind.Array
-            || names.GetArrayLength() == 0 || names[0].GetString() is not { } architecture || Heads.FromArchitecture(architecture) != head) return;
+        if (Heads.SavedArchitecture(config) is not { } architecture || Heads.FromArchitecture(architecture) != head) return;
         var wanted = Pretrained.LoadConfig(modelDirectory);
         spec.Configure(wanted);
         if (wanted.num_labels != config.num_labels)

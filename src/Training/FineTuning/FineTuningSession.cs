@@ -50,13 +50,14 @@ public sealed class FineTuningSession : TrainingSession<FineTuningReplica>
     protected override StepResult Train(long step, out long tokens) => _worker!.TrainStep(step, _options.Layout, Reducer!, out tokens, Buckets);
 
     /// <summary>Scores the replica on the evaluation file, or with <paramref name="test"/> on the test file (its
-    /// metrics named <c>test_…</c>).</summary>
+    /// metrics named <c>test_…</c>, its predictions written to the output directory's <see cref="PredictionsFile.TestName"/>).</summary>
     public Task<Dictionary<string, double>> EvaluateAsync(bool test = false) => OnThread(() =>
     {
         var o = _options;
         if (!test) return _worker!.Task.Evaluate(Replica!, o.EvalBatchSize);
         var path = o.TestFile ?? throw new InvalidOperationException("the job has no test file");
-        return _worker!.Task.WithEvaluation(path).Evaluate(Replica!, o.EvalBatchSize).ToDictionary(kv => "test_" + kv.Key["eval_".Length..], kv => kv.Value);
+        var predictions = o.OutputDirectory.Length > 0 ? Path.Combine(Directory.CreateDirectory(o.OutputDirectory).FullName, PredictionsFile.TestName) : null;
+        return _worker!.Task.WithEvaluation(path).Evaluate(Replica!, o.EvalBatchSize, predictions).ToDictionary(kv => "test_" + kv.Key["eval_".Length..], kv => kv.Value);
     });
 
     /// <summary>The fine-tuned model as a Hugging Face directory (with a frozen encoder: the head, referencing the

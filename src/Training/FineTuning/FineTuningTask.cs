@@ -1,3 +1,4 @@
+using System.Text.Json.Nodes;
 using Cluster.Model.Tasks;
 using Cluster.Model.Tokenization;
 using Cluster.Torch;
@@ -30,8 +31,11 @@ public sealed record TaskOptions
 /// </summary>
 public sealed class FineTuningTask
 {
-    /// <summary>An evaluation file encoded, with how its scores become metrics.</summary>
-    sealed record EvaluationSet(Feature[] Features, int Examples, Func<IReadOnlyList<FeatureScores>, Dictionary<string, double>> Score);
+    /// <summary>An evaluation file's metrics, and each example's prediction as a JSON object (in file order).</summary>
+    sealed record Scored(Dictionary<string, double> Metrics, IReadOnlyList<JsonObject> Predictions);
+
+    /// <summary>An evaluation file encoded, with how its scores become metrics and predictions.</summary>
+    sealed record EvaluationSet(Feature[] Features, int Examples, Func<IReadOnlyList<FeatureScores>, Scored> Score);
 
     readonly Func<string, EvaluationSet> _readEvaluation;
     readonly EvaluationSet _eval;
@@ -105,9 +109,11 @@ public sealed class FineTuningTask
                 return new FineTuningTask(new HeadSpec(head, []), tokenizer, encoder.MultipleChoice(train), path =>
                 {
                     var eval = MultipleChoiceData.Read(path, train[0].Endings.Length);
-                    return new EvaluationSet(encoder.MultipleChoice(eval), eval.Length, scores => new()
+                    return new EvaluationSet(encoder.MultipleChoice(eval), eval.Length, scores =>
                     {
-                        ["eval_accuracy"] = ClassificationMetrics.Accuracy(eval.Select(x => x.Label).ToArray(), scores.Select(s => ArgMax(s.Logits)).ToArray()),
+                        var chosen = scores.Select(s => ArgMax(s.Logits)).ToArray();
+                        return new Scored(new() { ["eval_accuracy"] = ClassificationMetrics.Accuracy(eval.Select(x => x.Label).ToArray(), chosen) },
+                                          chosen.Select((c, i) => Prediction(i, c)).ToArray());
                     });
                 }, evalPath);
             }
@@ -117,11 +123,13 @@ public sealed class FineTuningTask
     }
 
     /// <summary>Runs the evaluation set through <paramref name="replica"/> in batches of <paramref name="batchSize"/>
-    /// features, and scores it. On the replica's thread.</summary>
-    public Dictionary<string, double> Evaluate(FineTuningReplica replica, int batchSize) => Evaluate(replica.Model, replica.Device, batchSize);
+    /// features, and scores it. On the replica's thread. With <paramref name="predictionsFile"/>, each example's
+    /// prediction is written there too, one JSON object a line (<see cref="PredictionsFile"/>).</summary>
+    public Dictionary<string, double> Evaluate(FineTuningReplica replica, int batchSize, string? predictionsFile = null)
+        => Evaluate(replica.Model, replica.Device, batchSize, predictionsFile);
 
     /// <summary>Scores a model loaded on its own (a saved fine-tuned directory) the same way.</summary>
-    public Dictionary<string, double> Evaluate(TaskModel model, Device device, int batchSize)
+    public Dictionary<string, double> Evaluate(TaskModel model, Device device, int batchSize, string? predictionsFile = null)
     {
         if (batchSize < 1) throw new ArgumentOutOfRangeException(nameof(batchSize), batchSize, "an evaluation batch needs a feature");
         var scores = new List<FeatureScores>(Eval.Length);
@@ -133,43 +141,50 @@ public sealed class FineTuningTask
             scores.AddRange(batchScores);
             (lossSum, items) = (lossSum + loss, items + n);
         }
+        var scored = _eval.Score(scores);
         var metrics = new Dictionary<string, double> { ["eval_loss"] = items > 0 ? lossSum / items : double.NaN };
-        foreach (var (name, value) in _eval.Score(scores)) metrics[name] = value;
+        foreach (var (name, value) in scored.Metrics) metrics[name] = value;
         metrics["eval_samples"] = EvalExamples;
+        if (predictionsFile is not null) PredictionsFile.Write(predictionsFile, scored.Predictions);
         return metrics;
     }
 
-    static Dictionary<string, double> SequenceClassificationScores(LabelSet labels, TextExample[] eval, IReadOnlyList<FeatureScores> scores)
+    /// <summary>One example's prediction: its place in the file and what the model answers (a label name, names, a
+    /// number, tags, an answer's text or an ending's index).</summary>
+    static JsonObject Prediction(int index, JsonNode? prediction) => new() { ["index"] = index, ["prediction"] = prediction };
+
+    static Scored SequenceClassificationScores(LabelSet labels, TextExample[] eval, IReadOnlyList<FeatureScores> scores)
     {
         switch (labels.Problem)
         {
             case ProblemType.Regression:
                 var (truth, predicted) = (eval.Select(x => x.Target).ToArray(), scores.Select(s => (double)s.Logits[0]).ToArray());
                 var (pearson, spearman) = (RegressionMetrics.Pearson(predicted, truth), RegressionMetrics.Spearman(predicted, truth));
-                return new()
+                return new Scored(new()
                 {
                     ["eval_pearson"] = pearson, ["eval_spearmanr"] = spearman, ["eval_combined_score"] = (pearson + spearman) / 2,
                     ["eval_mse"] = truth.Zip(predicted, (t, p) => (t - p) * (t - p)).Average(),
-                };
+                }, predicted.Select((p, i) => Prediction(i, p)).ToArray());
             case ProblemType.MultiLabel:
                 // A label is predicted where its sigmoid passes 0.5: where its logit is positive.
                 var references = eval.Select(x => Enumerable.Range(0, labels.Count).Select(c => x.LabelIds.Contains(c)).ToArray()).ToArray();
                 var predictions = scores.Select(s => s.Logits.Select(l => l > 0).ToArray()).ToArray();
-                return new()
+                return new Scored(new()
                 {
                     ["eval_f1"] = ClassificationMetrics.MicroF1(references, predictions),
                     ["eval_accuracy"] = ClassificationMetrics.SubsetAccuracy(references, predictions),
-                };
+                }, predictions.Select((p, i) => Prediction(i, new JsonArray(labels.Names.Where((_, c) => p[c]).Select(n => (JsonNode?)n).ToArray()))).ToArray());
             default:
                 var (refs, preds) = (eval.Select(x => x.ClassId).ToArray(), scores.Select(s => ArgMax(s.Logits)).ToArray());
                 var accuracy = ClassificationMetrics.Accuracy(refs, preds);
-                return new() { ["eval_accuracy"] = accuracy, ["eval_f1"] = ClassificationMetrics.MacroF1(refs, preds), ["eval_f1_micro"] = accuracy };
+                return new Scored(new() { ["eval_accuracy"] = accuracy, ["eval_f1"] = ClassificationMetrics.MacroF1(refs, preds), ["eval_f1_micro"] = accuracy },
+                                  preds.Select((p, i) => Prediction(i, labels.Names[p])).ToArray());
         }
     }
 
     /// <summary>run_ner's compute_metrics: the tags of labelled tokens only (each word's first token, within the
     /// truncated row), scored by seqeval.</summary>
-    static Dictionary<string, double> EntityScores(IReadOnlyList<string> tags, Feature[] eval, IReadOnlyList<FeatureScores> scores)
+    static Scored EntityScores(IReadOnlyList<string> tags, Feature[] eval, IReadOnlyList<FeatureScores> scores)
     {
         var (references, predictions) = (new List<IReadOnlyList<string>>(), new List<IReadOnlyList<string>>());
         for (var i = 0; i < eval.Length; i++)
@@ -186,15 +201,17 @@ public sealed class FineTuningTask
             predictions.Add(predicted);
         }
         var s = EntityMetrics.Compute(references, predictions);
-        return new() { ["eval_precision"] = s.Precision, ["eval_recall"] = s.Recall, ["eval_f1"] = s.F1, ["eval_accuracy"] = s.Accuracy };
+        return new Scored(new() { ["eval_precision"] = s.Precision, ["eval_recall"] = s.Recall, ["eval_f1"] = s.F1, ["eval_accuracy"] = s.Accuracy },
+                          predictions.Select((p, i) => Prediction(i, new JsonArray(p.Select(t => (JsonNode?)t).ToArray()))).ToArray());
     }
 
-    static Dictionary<string, double> SquadScores(QuestionExample[] eval, Feature[] features, IReadOnlyList<FeatureScores> scores, bool withNoAnswer, TaskOptions o)
+    static Scored SquadScores(QuestionExample[] eval, Feature[] features, IReadOnlyList<FeatureScores> scores, bool withNoAnswer, TaskOptions o)
     {
         var windows = features.Zip(scores).GroupBy(p => p.First.Example).ToDictionary(g => g.Key, g => g.ToArray());
         var answers = eval.Select((x, i) => AnswerSpans.Predict(x, windows[i], withNoAnswer, o.NBest, o.MaxAnswerLength, o.NullThreshold)).ToArray();
         var s = SquadMetrics.Compute(answers, eval.Select(x => (IReadOnlyList<string>)x.Answers.Select(a => a.Text).ToArray()).ToArray());
-        return new() { ["eval_exact_match"] = s.ExactMatch, ["eval_f1"] = s.F1 };
+        return new Scored(new() { ["eval_exact_match"] = s.ExactMatch, ["eval_f1"] = s.F1 },
+                          answers.Select((a, i) => new JsonObject { ["index"] = i, ["id"] = eval[i].Id, ["prediction"] = a }).ToArray());
     }
 
     static int ArgMax(ReadOnlySpan<float> values)

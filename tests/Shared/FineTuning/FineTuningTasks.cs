@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Cluster.Model.Tasks;
+using Cluster.Training.Evaluation;
 
 namespace Cluster.Testing;
 
@@ -116,5 +117,54 @@ public sealed class FineTuningTasks
         var paragraphs = root.GetProperty("data")[0].GetProperty("paragraphs").EnumerateArray().ToArray();
         return (paragraphs.Select(p => p.GetProperty("context").GetString()!.Split('.')[0]).ToArray(),
                 paragraphs.Select(p => p.GetProperty("qas")[0].GetProperty("answers").EnumerateArray().Select(a => a.GetProperty("text").GetString()!).ToArray()).ToArray());
+    }
+
+    /// <summary>The task's headline evaluation metric computed from a predictions file (one JSON line per example,
+    /// <c>prediction</c> and, for question answering, <c>id</c>) against the evaluation file's own labels: accuracy,
+    /// seqeval entity F1, or SQuAD F1 matched by id.</summary>
+    public (string Metric, double Value) ScorePredictions(Head task, string predictionsFile)
+    {
+        var predicted = Lines(predictionsFile).ToArray();
+        for (var i = 0; i < predicted.Length; i++)
+            if (predicted[i].GetProperty("index").GetInt32() != i) throw new InvalidDataException($"{predictionsFile}: line {i + 1} has index {predicted[i].GetProperty("index")}");
+        string[] Strings(JsonElement e) => e.EnumerateArray().Select(x => x.GetString()!).ToArray();
+        double Accuracy<T>(IEnumerable<T> truth, Func<JsonElement, T> read) =>
+            truth.Zip(predicted, (t, p) => EqualityComparer<T>.Default.Equals(t, read(p.GetProperty("prediction")))).Average(hit => hit ? 1.0 : 0.0);
+        switch (task)
+        {
+            case Head.SequenceClassification:
+            {
+                var truth = Lines(Path(task, "eval")).Select(e => e.GetProperty("label").GetString()!).ToArray();
+                Expect(truth.Length);
+                return ("eval_accuracy", Accuracy(truth, p => p.GetString()!));
+            }
+            case Head.MultipleChoice:
+            {
+                var truth = Lines(Path(task, "eval")).Select(e => e.GetProperty("label").GetInt32()).ToArray();
+                Expect(truth.Length);
+                return ("eval_accuracy", Accuracy(truth, p => p.GetInt32()));
+            }
+            case Head.TokenClassification:
+            {
+                var truth = Lines(Path(task, "eval")).Select(e => (IReadOnlyList<string>)Strings(e.GetProperty("tags"))).ToArray();
+                Expect(truth.Length);
+                return ("eval_f1", EntityMetrics.Compute(truth, predicted.Select(p => (IReadOnlyList<string>)Strings(p.GetProperty("prediction"))).ToArray()).F1);
+            }
+            case Head.QuestionAnswering:
+            {
+                var root = JsonDocument.Parse(File.ReadAllText(Path(task, "eval"))).RootElement;
+                var golds = root.GetProperty("data")[0].GetProperty("paragraphs").EnumerateArray().Select(p => p.GetProperty("qas")[0])
+                    .ToDictionary(q => q.GetProperty("id").GetString()!, q => (IReadOnlyList<string>)q.GetProperty("answers").EnumerateArray().Select(a => a.GetProperty("text").GetString()!).ToArray());
+                Expect(golds.Count);
+                var ids = predicted.Select(p => p.GetProperty("id").GetString()!).ToArray();
+                return ("eval_f1", SquadMetrics.Compute(predicted.Select(p => p.GetProperty("prediction").GetString()!).ToArray(), ids.Select(id => golds[id]).ToArray()).F1);
+            }
+            default: throw new ArgumentException($"no evaluation data for {task}");
+        }
+
+        void Expect(int examples)
+        {
+            if (predicted.Length != examples) throw new InvalidDataException($"{predictionsFile}: {predicted.Length} predictions for {examples} examples");
+        }
     }
 }
