@@ -29,7 +29,7 @@ internal static class TrainBench
         if (parts.Contains("allreduce"))
         {
             var sizes = options.Get("megabytes", "4,64,256").Split(',').Select(int.Parse).ToArray();
-            AllReduce(sizes, Math.Max(options.Repeats, 3));
+            AllReduce(options, sizes, Math.Max(options.Repeats, 3));
             Console.WriteLine();
         }
         if (parts.Contains("pretrain") || parts.Contains("finetune")) Scaling(options, parts.Contains("pretrain"), parts.Contains("finetune")).GetAwaiter().GetResult();
@@ -38,22 +38,30 @@ internal static class TrainBench
 
     // ---- (1) all-reduce -------------------------------------------------------------------------------------------
 
-    static void AllReduce(int[] megabytes, int repeats)
+    static void AllReduce(BenchOptions options, int[] megabytes, int repeats)
     {
-        Console.WriteLine($"All-reduce, 2 ranks (threads of this process) on loopback, float32, {Environment.ProcessorCount} cores; best of {repeats}");
+        using var pytorch = new PythonReference(options, "gloo_reference.py");
+        Console.WriteLine($"All-reduce, 2 ranks (threads of this process) on loopback, float32, {Environment.ProcessorCount} cores; best of {repeats}; " +
+                          $"PyTorch {pytorch.Version}'s torch.distributed Gloo between two processes as a second reference");
         Console.WriteLine();
-        Console.WriteLine("| MB | raw socket copy (ms) | collective: Gloo (ms) | × raw | coordinator server (ms) | × raw |");
-        Console.WriteLine("|---|---|---|---|---|---|");
+        Console.WriteLine("| MB | raw socket copy (ms) | raw two-way exchange (ms) | × raw | collective: Gloo (ms) | × raw | PyTorch Gloo, 2 processes (ms) | × raw | coordinator server (ms) | × raw |");
+        Console.WriteLine("|---|---|---|---|---|---|---|---|---|---|");
         foreach (var mb in megabytes)
         {
             var bytes = (long)mb << 20;
             var raw = Best(repeats, () => RawCopy(bytes));
+            var exchange = Best(repeats, () => RawExchange(bytes));
             var gloo = Best(repeats, () => Gloo(bytes / 4));
+            var torchGloo = pytorch.Ask(mb.ToString(System.Globalization.CultureInfo.InvariantCulture));
             var coordinator = Best(repeats, () => Coordinator(bytes / 4));
-            Console.WriteLine($"| {mb} | {raw * 1e3:F1} | {gloo * 1e3:F1} | {gloo / raw:F2} | {coordinator * 1e3:F1} | {coordinator / raw:F2} |");
+            Console.WriteLine($"| {mb} | {raw * 1e3:F1} | {exchange * 1e3:F1} | {exchange / raw:F2} | {gloo * 1e3:F1} | {gloo / raw:F2} | {torchGloo * 1e3:F1} | {torchGloo / raw:F2} | {coordinator * 1e3:F1} | {coordinator / raw:F2} |");
         }
         Console.WriteLine();
-        Console.WriteLine("Each rank sends and receives the whole buffer once (the reference copies it once, one way).");
+        Console.WriteLine("The raw copy sends the buffer once, one way, from an array of its size into another. An all-reduce of two ranks");
+        Console.WriteLine("moves twice that (each rank sends and receives half the buffer twice: reduce-scatter, then all-gather), then adds:");
+        Console.WriteLine("the raw two-way exchange is that traffic alone, both ranks sending the whole buffer to each other at once. On");
+        Console.WriteLine("loopback every byte costs CPU on this machine's cores; on a full-duplex network link the two directions would not");
+        Console.WriteLine("slow each other.");
     }
 
     static double Best(int repeats, Func<double> measure)
@@ -62,27 +70,52 @@ internal static class TrainBench
         return Enumerable.Range(0, repeats).Min(_ => measure());
     }
 
-    /// <summary>Seconds to copy <paramref name="bytes"/> through one loopback TCP connection, sender to receiver.</summary>
+    /// <summary>Seconds to copy <paramref name="bytes"/> through one loopback TCP connection, sender to receiver, from an
+    /// array of that size into another (as an all-reduce reads and writes its whole tensor), 4 MB a call.</summary>
     static double RawCopy(long bytes)
     {
         using var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
         listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
         listener.Listen(1);
-        var buffer = new byte[4 << 20];
+        const int Slice = 4 << 20;
+        var (source, destination) = (new byte[bytes], new byte[bytes]);
+        Array.Fill(source, (byte)1);
+        Array.Fill(destination, (byte)0); // both touched: no page faults inside the timing
         var watch = Stopwatch.StartNew();
         var receiver = Task.Factory.StartNew(() =>
         {
             using var socket = listener.Accept();
-            var sink = new byte[4 << 20];
-            for (long got = 0; got < bytes;) got += socket.Receive(sink);
+            for (long got = 0; got < bytes;) got += socket.Receive(destination.AsSpan((int)got, (int)Math.Min(Slice, bytes - got)));
         }, TaskCreationOptions.LongRunning);
         using (var sender = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true })
         {
             sender.Connect(listener.LocalEndPoint!);
             watch.Restart();
-            for (long sent = 0; sent < bytes; sent += buffer.Length) sender.Send(buffer, (int)Math.Min(buffer.Length, bytes - sent), SocketFlags.None);
+            for (long sent = 0; sent < bytes; sent += Slice) sender.Send(source.AsSpan((int)sent, (int)Math.Min(Slice, bytes - sent)), SocketFlags.None);
             receiver.Wait();
         }
+        return watch.Elapsed.TotalSeconds;
+    }
+
+    /// <summary>Seconds for two endpoints of one loopback connection to send each other <paramref name="bytes"/> at once
+    /// (a send and a receive thread each), from and into arrays of that size: the bytes a two-rank all-reduce moves.</summary>
+    static double RawExchange(long bytes)
+    {
+        const int Slice = 4 << 20;
+        using var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        listener.Listen(1);
+        using var a = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        a.Connect(listener.LocalEndPoint!);
+        using var b = listener.Accept();
+        b.NoDelay = true;
+        var buffers = Enumerable.Range(0, 4).Select(i => { var x = new byte[bytes]; Array.Fill(x, (byte)i); return x; }).ToArray();
+        void Send(Socket socket, byte[] from) { for (long sent = 0; sent < bytes; sent += Slice) socket.Send(from.AsSpan((int)sent, (int)Math.Min(Slice, bytes - sent)), SocketFlags.None); }
+        void Receive(Socket socket, byte[] into) { for (long got = 0; got < bytes;) got += socket.Receive(into.AsSpan((int)got, (int)Math.Min(Slice, bytes - got))); }
+        var watch = Stopwatch.StartNew();
+        Task.WaitAll(
+            Task.Factory.StartNew(() => Send(a, buffers[0]), TaskCreationOptions.LongRunning), Task.Factory.StartNew(() => Receive(a, buffers[1]), TaskCreationOptions.LongRunning),
+            Task.Factory.StartNew(() => Send(b, buffers[2]), TaskCreationOptions.LongRunning), Task.Factory.StartNew(() => Receive(b, buffers[3]), TaskCreationOptions.LongRunning));
         return watch.Elapsed.TotalSeconds;
     }
 
