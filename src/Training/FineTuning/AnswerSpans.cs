@@ -14,9 +14,9 @@ public static class AnswerSpans
     public static string Predict(QuestionExample example, IReadOnlyList<(Feature Feature, FeatureScores Scores)> windows,
                                  bool withNoAnswer, int nBest = 20, int maxAnswerLength = 30, double nullThreshold = 0)
     {
-        var candidates = new List<(double Score, double Start, double End, string Text)>();
+        // Spans are kept as code-point ranges (-1 for the null answer); only the nBest kept are cut from the context.
+        var candidates = new List<(double Score, double Start, double End, int From, int To)>();
         (double Score, double Start, double End)? nullScore = null;
-        var context = new CodePointText(example.Context); // up to nBest² slices of one context
         foreach (var (feature, scores) in windows)
         {
             var (start, end) = (scores.Logits, scores.EndLogits!);
@@ -27,11 +27,13 @@ public static class AnswerSpans
                 foreach (var e in Top(end, nBest, offsets.Length))
                 {
                     if (offsets[s] is not { } first || offsets[e] is not { } last || e < s || e - s + 1 > maxAnswerLength) continue;
-                    candidates.Add((start[s] + end[e], start[s], end[e], context.Slice(first.Start, last.End) ?? ""));
+                    candidates.Add((start[s] + end[e], start[s], end[e], first.Start, last.End));
                 }
         }
-        if (withNoAnswer && nullScore is { } n) candidates.Add((n.Score, n.Start, n.End, ""));
-        var best = candidates.OrderByDescending(c => c.Score).Take(nBest).ToList();
+        if (withNoAnswer && nullScore is { } n) candidates.Add((n.Score, n.Start, n.End, -1, -1));
+        var context = new CodePointText(example.Context);
+        var best = candidates.OrderByDescending(c => c.Score).Take(nBest)
+            .Select(c => (c.Score, c.Start, c.End, Text: c.From < 0 ? "" : context.Slice(c.From, c.To) ?? "")).ToList();
         if (withNoAnswer && nullScore is { } missing && !best.Any(c => c.Text == "")) best.Add((missing.Score, missing.Start, missing.End, ""));
         // run_qa's fallback when nothing valid was found: a prediction of the text "empty" scored 0.
         if (best.Count == 0 || (best.Count == 1 && best[0].Text == "")) best.Insert(0, (0, 0, 0, "empty"));
