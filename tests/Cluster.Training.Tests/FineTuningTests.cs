@@ -74,7 +74,33 @@ public sealed class FineTuningTests : IDisposable
         Assert.True(o.Metrics["eval_accuracy"] > majority + 0.3, $"accuracy {o.Metrics["eval_accuracy"]:F3}, majority {majority:F3}");
         Assert.Equal(["farm", "pet", "wild"], o.Task.Spec.Labels);
         AssertRoundTrip(Head.SequenceClassification, saved, o);
+        AssertUnlabelledTestPredicts(saved, o);
         Assert.Equal(baseline, LiveTensors.Settled());
+    }
+
+    /// <summary>A test file without labels (run_glue's test sets) is only predicted, and each prediction is the one the
+    /// same rows get when labelled; a file with labels on some rows only is refused at the first row without.</summary>
+    void AssertUnlabelledTestPredicts(string saved, FineTuningHarness.Outcome o)
+    {
+        using var scope = torch.NewDisposeScope();
+        using var model = TaskModel.FromPretrained(saved, Head.SequenceClassification, out _);
+        var labelled = _tasks.Path(Head.SequenceClassification, "eval");
+        var lines = File.ReadAllLines(labelled);
+        var unlabelled = Path.Combine(_root, "unlabelled.jsonl");
+        File.WriteAllLines(unlabelled, lines.Select(l => System.Text.Json.JsonSerializer.Serialize(new { text = System.Text.Json.JsonDocument.Parse(l).RootElement.GetProperty("text").GetString() })));
+        var (withLabels, withoutLabels) = (Path.Combine(_root, "labelled-predictions.jsonl"), Path.Combine(_root, "unlabelled-predictions.jsonl"));
+        o.Task.WithTest(labelled).Evaluate(model, Device.CPU, 16, withLabels);
+        var test = o.Task.WithTest(unlabelled);
+        Assert.False(test.Labelled);
+        var metrics = test.Evaluate(model, Device.CPU, 16, withoutLabels);
+        Assert.Equal(["eval_samples"], metrics.Keys);
+        Assert.Equal(lines.Length, metrics["eval_samples"]);
+        Assert.Equal(File.ReadAllLines(withLabels), File.ReadAllLines(withoutLabels));
+
+        File.WriteAllLines(unlabelled, [lines[0], System.Text.Json.JsonSerializer.Serialize(new { text = "the dog sleeps." }), .. lines[1..]]);
+        var e = Assert.Throws<FineTuningDataException>(() => o.Task.WithTest(unlabelled));
+        Assert.Contains("line 2", e.Message);
+        Assert.Contains("label", e.Message);
     }
 
     [Fact]

@@ -36,7 +36,9 @@ public static class FineTuningHead
 
     /// <summary>Runs <paramref name="batch"/> in eval mode (no dropout, no gradients; the model's mode is restored after): each feature's scores (see
     /// <see cref="FeatureScores"/>) and the batch's loss sum and item count.</summary>
-    public static (FeatureScores[] Scores, double LossSum, long Items) Predict(TaskModel model, HeadSpec spec, FineTuningBatch batch, Device device)
+    /// <param name="withLoss">false for features without labels: only the scores</param>
+    public static (FeatureScores[] Scores, double LossSum, long Items) Predict(TaskModel model, HeadSpec spec, FineTuningBatch batch, Device device,
+                                                                             bool withLoss = true)
     {
         using var scope = torch.NewDisposeScope();
         var training = model.Module.training;
@@ -45,11 +47,11 @@ public static class FineTuningHead
         {
             using var noGrad = torch.no_grad();
             var outputs = model.Run(batch.ToTensors(device));
-            var (loss, items) = Loss(spec, outputs, batch, device);
+            var (loss, items) = withLoss ? Loss(spec, outputs, batch, device) : (null, 0L);
             var scores = spec.Head == Head.QuestionAnswering
                 ? Rows(outputs["start_logits"]).Zip(Rows(outputs["end_logits"]), (s, e) => new FeatureScores(s, e)).ToArray()
                 : Rows(outputs["logits"]).Select(s => new FeatureScores(s)).ToArray();
-            return (scores, loss.item<float>(), items);
+            return (scores, loss?.item<float>() ?? 0, items);
         }
         finally { model.Module.train(training); }
 

@@ -27,7 +27,7 @@ public static class FineTuningInputs
         if (head == Head.QuestionAnswering && (options.DocStride < 0 || options.DocStride >= options.MaxLength - 8))
             throw new ArgumentException($"--doc-stride {options.DocStride} must be at least 0 and leave room for a question within --max-length {options.MaxLength}");
         var task = FineTuningTask.Load(head, tokenizer, trainFile, evalFile, options);
-        if (testFile is not null) task.WithEvaluation(testFile);
+        if (testFile is not null) task.WithTest(testFile);
         if (!ignoreMismatchedSizes) CheckSavedHead(head, modelDirectory, config, task.Spec);
         var checkpoints = Path.Combine(outputDirectory, "checkpoints");
         if (resume)

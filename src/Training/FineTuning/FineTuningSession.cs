@@ -57,7 +57,7 @@ public sealed class FineTuningSession : TrainingSession<FineTuningReplica>
         if (!test) return _worker!.Task.Evaluate(Replica!, o.EvalBatchSize);
         var path = o.TestFile ?? throw new InvalidOperationException("the job has no test file");
         var predictions = o.OutputDirectory.Length > 0 ? Path.Combine(Directory.CreateDirectory(o.OutputDirectory).FullName, PredictionsFile.TestName) : null;
-        return _worker!.Task.WithEvaluation(path).Evaluate(Replica!, o.EvalBatchSize, predictions).ToDictionary(kv => "test_" + kv.Key["eval_".Length..], kv => kv.Value);
+        return _worker!.Task.WithTest(path).Evaluate(Replica!, o.EvalBatchSize, predictions).ToDictionary(kv => "test_" + kv.Key["eval_".Length..], kv => kv.Value);
     });
 
     /// <summary>The fine-tuned model as a Hugging Face directory (with a frozen encoder: the head, referencing the

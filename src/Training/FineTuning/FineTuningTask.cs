@@ -34,16 +34,19 @@ public sealed class FineTuningTask
     /// <summary>An evaluation file's metrics, and each example's prediction as a JSON object (in file order).</summary>
     sealed record Scored(Dictionary<string, double> Metrics, IReadOnlyList<JsonObject> Predictions);
 
-    /// <summary>An evaluation file encoded, with how its scores become metrics and predictions.</summary>
-    sealed record EvaluationSet(Feature[] Features, int Examples, Func<IReadOnlyList<FeatureScores>, Scored> Score);
+    /// <summary>An evaluation file encoded, with how its scores become metrics and predictions; without labels (a test
+    /// file of sequence classification may have none), predictions only.</summary>
+    sealed record EvaluationSet(Feature[] Features, int Examples, Func<IReadOnlyList<FeatureScores>, Scored> Score, bool Labelled = true);
 
-    readonly Func<string, EvaluationSet> _readEvaluation;
+    /// <summary>Reads and encodes a file; the flag says it is a test file (which may lack labels where the task allows).</summary>
+    readonly Func<string, bool, EvaluationSet> _readEvaluation;
     readonly EvaluationSet _eval;
 
-    FineTuningTask(HeadSpec spec, Tokenizer tokenizer, Feature[] train, Func<string, EvaluationSet> readEvaluation, string evalPath, int padTo = 0)
+    FineTuningTask(HeadSpec spec, Tokenizer tokenizer, Feature[] train, Func<string, bool, EvaluationSet> readEvaluation, string evalPath, int padTo = 0,
+                   bool test = false)
     {
         (Spec, Tokenizer, Train, _readEvaluation, PadTo) = (spec, tokenizer, train, readEvaluation, padTo);
-        _eval = readEvaluation(evalPath);
+        _eval = readEvaluation(evalPath, test);
     }
 
     public HeadSpec Spec { get; }
@@ -61,6 +64,13 @@ public sealed class FineTuningTask
     /// <summary>The same task (labels, training features) scored on another labelled file: a test set.</summary>
     public FineTuningTask WithEvaluation(string path) => new(Spec, Tokenizer, Train, _readEvaluation, path, PadTo);
 
+    /// <summary>The same task on a test file: labelled, or for sequence classification also without any label (run_glue's
+    /// test sets), then only predicted.</summary>
+    public FineTuningTask WithTest(string path) => new(Spec, Tokenizer, Train, _readEvaluation, path, PadTo, test: true);
+
+    /// <summary>False for a test file without labels: <see cref="Evaluate"/> then only predicts.</summary>
+    public bool Labelled => _eval.Labelled;
+
     /// <param name="knownLabels">the model's own labels when it already carries a head with names (they are kept)</param>
     public static FineTuningTask Load(Head head, Tokenizer tokenizer, string trainPath, string evalPath, TaskOptions? options = null,
                                       IReadOnlyList<string>? knownLabels = null)
@@ -72,10 +82,10 @@ public sealed class FineTuningTask
             {
                 var encoder = new FeatureEncoder(tokenizer, o.MaxLength);
                 var (labels, train) = SequenceClassificationData.ReadTraining(trainPath, o.Problem, knownLabels, o.NumLabels);
-                return new FineTuningTask(new HeadSpec(head, labels.Names, labels.Problem), tokenizer, encoder.SequenceClassification(train, labels), path =>
+                return new FineTuningTask(new HeadSpec(head, labels.Names, labels.Problem), tokenizer, encoder.SequenceClassification(train, labels), (path, test) =>
                 {
-                    var eval = SequenceClassificationData.ReadEvaluation(path, labels);
-                    return new EvaluationSet(encoder.SequenceClassification(eval, labels), eval.Length, scores => SequenceClassificationScores(labels, eval, scores));
+                    var (eval, labelled) = test ? SequenceClassificationData.ReadTest(path, labels) : (SequenceClassificationData.ReadEvaluation(path, labels), true);
+                    return new EvaluationSet(encoder.SequenceClassification(eval, labels), eval.Length, scores => SequenceClassificationScores(labels, eval, scores, labelled), labelled);
                 }, evalPath);
             }
             case Head.TokenClassification:
@@ -84,7 +94,7 @@ public sealed class FineTuningTask
                 if (tokenizer is RobertaTokenizer roberta) tokenizer = roberta.WithPrefixSpace();
                 var encoder = new FeatureEncoder(tokenizer, o.MaxLength);
                 var (tags, train) = TokenClassificationData.ReadTraining(trainPath, knownLabels);
-                return new FineTuningTask(new HeadSpec(head, tags), tokenizer, encoder.TokenClassification(train), path =>
+                return new FineTuningTask(new HeadSpec(head, tags), tokenizer, encoder.TokenClassification(train), (path, _) =>
                 {
                     var eval = encoder.TokenClassification(TokenClassificationData.ReadEvaluation(path, tags));
                     return new EvaluationSet(eval, eval.Length, scores => EntityScores(tags, eval, scores));
@@ -94,7 +104,7 @@ public sealed class FineTuningTask
             {
                 var encoder = new FeatureEncoder(tokenizer, o.MaxLength, o.DocStride);
                 var train = QuestionAnsweringData.Read(trainPath);
-                return new FineTuningTask(new HeadSpec(head, []), tokenizer, encoder.QuestionAnswering(train), path =>
+                return new FineTuningTask(new HeadSpec(head, []), tokenizer, encoder.QuestionAnswering(train), (path, _) =>
                 {
                     var eval = QuestionAnsweringData.Read(path);
                     var withNoAnswer = train.Concat(eval).Any(x => x.Answers.Length == 0);
@@ -106,7 +116,7 @@ public sealed class FineTuningTask
             {
                 var encoder = new FeatureEncoder(tokenizer, o.MaxLength);
                 var train = MultipleChoiceData.Read(trainPath);
-                return new FineTuningTask(new HeadSpec(head, []), tokenizer, encoder.MultipleChoice(train), path =>
+                return new FineTuningTask(new HeadSpec(head, []), tokenizer, encoder.MultipleChoice(train), (path, _) =>
                 {
                     var eval = MultipleChoiceData.Read(path, train[0].Endings.Length);
                     return new EvaluationSet(encoder.MultipleChoice(eval), eval.Length, scores =>
@@ -137,12 +147,12 @@ public sealed class FineTuningTask
         long items = 0;
         foreach (var chunk in Eval.Chunk(batchSize))
         {
-            var (batchScores, loss, n) = FineTuningHead.Predict(model, Spec, Batch(chunk), device);
+            var (batchScores, loss, n) = FineTuningHead.Predict(model, Spec, Batch(chunk), device, withLoss: _eval.Labelled);
             scores.AddRange(batchScores);
             (lossSum, items) = (lossSum + loss, items + n);
         }
         var scored = _eval.Score(scores);
-        var metrics = new Dictionary<string, double> { ["eval_loss"] = items > 0 ? lossSum / items : double.NaN };
+        var metrics = _eval.Labelled ? new Dictionary<string, double> { ["eval_loss"] = items > 0 ? lossSum / items : double.NaN } : [];
         foreach (var (name, value) in scored.Metrics) metrics[name] = value;
         metrics["eval_samples"] = EvalExamples;
         if (predictionsFile is not null) PredictionsFile.Write(predictionsFile, scored.Predictions);
@@ -153,8 +163,9 @@ public sealed class FineTuningTask
     /// number, tags, an answer's text or an ending's index).</summary>
     static JsonObject Prediction(int index, JsonNode? prediction) => new() { ["index"] = index, ["prediction"] = prediction };
 
-    static Scored SequenceClassificationScores(LabelSet labels, TextExample[] eval, IReadOnlyList<FeatureScores> scores)
+    static Scored SequenceClassificationScores(LabelSet labels, TextExample[] eval, IReadOnlyList<FeatureScores> scores, bool labelled)
     {
+        if (!labelled) return new Scored([], SequenceClassificationPredictions(labels, scores));
         switch (labels.Problem)
         {
             case ProblemType.Regression:
@@ -164,23 +175,38 @@ public sealed class FineTuningTask
                 {
                     ["eval_pearson"] = pearson, ["eval_spearmanr"] = spearman, ["eval_combined_score"] = (pearson + spearman) / 2,
                     ["eval_mse"] = truth.Zip(predicted, (t, p) => (t - p) * (t - p)).Average(),
-                }, predicted.Select((p, i) => Prediction(i, p)).ToArray());
+                }, SequenceClassificationPredictions(labels, scores));
             case ProblemType.MultiLabel:
                 // A label is predicted where its sigmoid passes 0.5: where its logit is positive.
                 var references = eval.Select(x => Enumerable.Range(0, labels.Count).Select(c => x.LabelIds.Contains(c)).ToArray()).ToArray();
-                var predictions = scores.Select(s => s.Logits.Select(l => l > 0).ToArray()).ToArray();
+                var predictions = scores.Select(PositiveLabels).ToArray();
                 return new Scored(new()
                 {
                     ["eval_f1"] = ClassificationMetrics.MicroF1(references, predictions),
                     ["eval_accuracy"] = ClassificationMetrics.SubsetAccuracy(references, predictions),
-                }, predictions.Select((p, i) => Prediction(i, new JsonArray(labels.Names.Where((_, c) => p[c]).Select(n => (JsonNode?)n).ToArray()))).ToArray());
+                }, SequenceClassificationPredictions(labels, scores));
             default:
                 var (refs, preds) = (eval.Select(x => x.ClassId).ToArray(), scores.Select(s => ArgMax(s.Logits)).ToArray());
                 var accuracy = ClassificationMetrics.Accuracy(refs, preds);
                 return new Scored(new() { ["eval_accuracy"] = accuracy, ["eval_f1"] = ClassificationMetrics.MacroF1(refs, preds), ["eval_f1_micro"] = accuracy },
-                                  preds.Select((p, i) => Prediction(i, labels.Names[p])).ToArray());
+                                  SequenceClassificationPredictions(labels, scores));
         }
     }
+
+    /// <summary>Each example's predicted class name, the names whose sigmoid passes 0.5 (multi-label), or the number
+    /// (regression).</summary>
+    static JsonObject[] SequenceClassificationPredictions(LabelSet labels, IReadOnlyList<FeatureScores> scores) => scores.Select((s, i) =>
+    {
+        JsonNode? prediction = labels.Problem switch
+        {
+            ProblemType.Regression => JsonValue.Create((double)s.Logits[0]),
+            ProblemType.MultiLabel => new JsonArray(labels.Names.Zip(PositiveLabels(s)).Where(p => p.Second).Select(p => (JsonNode?)p.First).ToArray()),
+            _ => JsonValue.Create(labels.Names[ArgMax(s.Logits)]),
+        };
+        return Prediction(i, prediction);
+    }).ToArray();
+
+    static bool[] PositiveLabels(FeatureScores s) => s.Logits.Select(l => l > 0).ToArray();
 
     /// <summary>run_ner's compute_metrics: the tags of labelled tokens only (each word's first token, within the
     /// truncated row), scored by seqeval.</summary>

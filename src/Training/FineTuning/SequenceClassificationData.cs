@@ -75,6 +75,15 @@ public static class SequenceClassificationData
 
     public static TextExample[] ReadEvaluation(string path, LabelSet labels) => Resolve(DataRows.Read(path, allowDelimited: true), labels, path);
 
+    /// <summary>A test file: labelled as an evaluation file, or with no <c>label</c> on any row (run_glue's test sets),
+    /// whose examples are then only predicted. A file with labels on some rows only is refused at the first without.</summary>
+    public static (TextExample[] Examples, bool Labelled) ReadTest(string path, LabelSet labels)
+    {
+        var rows = DataRows.Read(path, allowDelimited: true);
+        if (rows.Any(r => r.Fields.ContainsKey("label"))) return (Resolve(rows, labels, path), true);
+        return (rows.Select(row => new TextExample(row.Line, row.RequiredString("text"), row.OptionalString("text_pair"), 0, [], double.NaN)).ToArray(), false);
+    }
+
     static TextExample[] Resolve(IReadOnlyList<DataRow> rows, LabelSet labels, string path) => rows.Select(row =>
     {
         var text = row.RequiredString("text");
