@@ -21,7 +21,7 @@ internal static class FinetuneCommand
         var modelDir = new Option<DirectoryInfo>("--model-dir") { Description = "the pretrained model (ours or a Hugging Face directory, with its tokenizer files)", Required = true };
         var train = new Option<FileInfo>("--train") { Description = "training file: JSONL (sequence classification also CSV/TSV), or SQuAD JSON", Required = true };
         var eval = new Option<FileInfo>("--eval") { Description = "evaluation file, in the training file's format", Required = true };
-        var test = new Option<FileInfo?>("--test") { Description = "a labelled test file scored once at the end (test_ metrics)" };
+        var test = new Option<FileInfo?>("--test") { Description = "a test file predicted once at the end into OUT/test_predictions.jsonl and, when labelled, scored (test_ metrics; sequence classification may have no labels)" };
         var output = new Option<DirectoryInfo>("--out") { Description = "output: the fine-tuned model (Hugging Face layout), checkpoints/, metrics.csv, eval_results.json", Required = true };
         var workers = new Option<int>("--workers") { Description = "workers (devices); in-process: CPU workers", DefaultValueFactory = _ => 1 };
         var batch = new Option<int>("--batch-size") { Description = "features per worker per micro-batch", DefaultValueFactory = _ => 8 };
