@@ -9,7 +9,7 @@
 #              gateway); 64 and 256 MB over the bulk channel between the two silos vs a raw TCP socket between two processes
 #     train: all-reduce of 4/64/256 MB with both backends vs a raw loopback socket copy; pretraining tokens/s with 1
 #            worker and 2 workers in two Cluster.Silo processes (1 thread each), scaling efficiency; fine-tuning
-#            samples/s (sequence classification, 128 tokens), 1 and 2 workers
+#            samples/s (sequence classification, 128 tokens), 1 and 2 workers (2 with 25 and 4 MB buckets)
 #     serve: the HTTP API under closed-loop load (1, 8, 64 clients) for a tiny config and roberta-base's on one CPU
 #            replica: requests/s, tokens/s, p50/p99, against the same model answering one request at a time
 set -euo pipefail

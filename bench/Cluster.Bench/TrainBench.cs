@@ -236,18 +236,19 @@ internal static class TrainBench
         Console.WriteLine($"Fine-tuning sequence classification at 128 tokens (demo glosses, truncated), the same model with a fresh head, batch 8 per");
         Console.WriteLine($"worker, the same silo processes (1 libtorch thread each); {steps} steps, the first 3 not counted, evaluation not timed");
         Console.WriteLine();
-        Console.WriteLine("| workers | global batch | samples/s | scaling efficiency | step ms | all-reduce ms/step | waited for after backward, ms/step |");
-        Console.WriteLine("|---|---|---|---|---|---|---|");
+        Console.WriteLine("| workers | buckets | global batch | samples/s | scaling efficiency | step ms | all-reduce ms/step | waited for after backward, ms/step |");
+        Console.WriteLine("|---|---|---|---|---|---|---|---|");
         double? reference = null;
-        foreach (var workers in new[] { 1, 2 })
+        // The default 25 MB buckets hold this model's gradients whole (after the first 1 MB), so 4 MB shows the overlap too.
+        foreach (var (workers, megabytes) in new[] { (1, 25.0), (2, 25.0), (2, 4.0) })
         {
-            var id = $"finetune-{workers}";
+            var id = $"finetune-{workers}-{megabytes}";
             var job = connection.Client.GetGrain<ITrainingJobGrain>(id);
             await job.Start(new TrainingJobSpec
             {
                 JobId = id, ConfigJson = config.ToJson(), TokenizerDirectory = model, DataDirectory = model, OutputDirectory = Path.Combine(work, id),
                 Workers = workers, BatchSize = 8, MaxLength = 128, MaxSteps = steps, LearningRate = 5e-5, WarmupSteps = 3, ThreadsPerWorker = 1,
-                DeviceKind = "cpu", Beta2 = 0.999, Epsilon = 1e-8,
+                DeviceKind = "cpu", Beta2 = 0.999, Epsilon = 1e-8, BucketMegabytes = megabytes,
                 FineTuning = new FineTuningJobSpec { Task = "sequence-classification", ModelDirectory = model, TrainFile = train, EvalFile = train, EvalBatchSize = 64 },
             });
             JobProgress progress;
@@ -256,7 +257,7 @@ internal static class TrainBench
             var counted = progress.Steps.Where(s => s.Step >= 3).ToList();
             var samples = counted.Count * 8.0 * workers / counted.Sum(s => s.Seconds);
             reference ??= samples;
-            Console.WriteLine($"| {workers} | {8 * workers} | {samples:F1} | {(workers == 1 ? "1 (the reference)" : $"{samples / (2 * reference.Value):F2}")} | " +
+            Console.WriteLine($"| {workers} | {(workers == 1 ? "" : $"{megabytes} MB")} | {8 * workers} | {samples:F1} | {(workers == 1 ? "1 (the reference)" : $"{samples / (2 * reference.Value):F2}")} | " +
                               $"{counted.Average(s => s.Seconds) * 1e3:F0} | {counted.Average(s => s.AllReduceSeconds) * 1e3:F1} | {counted.Average(s => s.ExposedAllReduceSeconds) * 1e3:F1} |");
         }
     }
