@@ -93,4 +93,5 @@ def run(model, batch, kind, T):
     return time.perf_counter() - start
 
 
-main()
+if __name__ == "__main__":
+    main()

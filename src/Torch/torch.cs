@@ -166,6 +166,24 @@ public static partial class torch
     /// <summary>torch.inference_mode(): no autograd bookkeeping at all; tensors made inside can never join a graph.</summary>
     public static IDisposable inference_mode() => new InferenceModeScope();
 
+    /// <summary>torch.autocast(device, dtype): until disposed, this thread's ops on <paramref name="device"/>'s floating
+    /// tensors run in the precision autocast gives each (matrix products in <paramref name="dtype"/>, bfloat16 or
+    /// float16; softmax, norms and losses in float32), while parameters stay float32. Run backward outside it.</summary>
+    public static IDisposable autocast(Device device, ScalarType dtype = ScalarType.BFloat16) => new AutocastScope(device, dtype);
+
+    public static bool is_autocast_enabled(Device device) => LibTorch.ct_autocast_enabled((int)device.Type) == 1;
+
+    private sealed class AutocastScope(Device device, ScalarType dtype) : IDisposable
+    {
+        private IntPtr guard = TorchException.Check(LibTorch.ct_autocast_enter((int)device.Type, (int)dtype));
+        public void Dispose()
+        {
+            if (guard == IntPtr.Zero) return;
+            LibTorch.ct_autocast_exit(guard);
+            guard = IntPtr.Zero;
+        }
+    }
+
     private sealed class GradModeScope : IDisposable
     {
         private readonly int previous;

@@ -45,6 +45,27 @@ public abstract class DataParallelReplica : IDisposable
     /// <summary>Optimizer steps taken.</summary>
     public long Step => Scheduler.last_step;
 
+    /// <summary>A training forward pass: under bf16 autocast when the settings ask for mixed precision, with the outputs
+    /// then made float32 for the losses (autocast's float32 rule for them on CUDA, applied on every device).</summary>
+    protected OrderedDictionary<string, Tensor> Forward(IReadOnlyDictionary<string, Tensor> inputs)
+    {
+        if (!_settings.Bf16) return Model.Run(inputs);
+        OrderedDictionary<string, Tensor> outputs;
+        using (ForwardPrecision()) outputs = Model.Run(inputs);
+        return ToFloat32(outputs);
+    }
+
+    /// <summary>bf16 autocast on this replica's device when the settings ask for mixed precision; else null (nothing
+    /// to dispose). Backward runs outside it, as PyTorch's recipe has it.</summary>
+    protected IDisposable? ForwardPrecision() => _settings.Bf16 ? torch.autocast(Device, ScalarType.BFloat16) : null;
+
+    protected static OrderedDictionary<string, Tensor> ToFloat32(OrderedDictionary<string, Tensor> outputs)
+    {
+        var converted = new OrderedDictionary<string, Tensor>();
+        foreach (var (name, t) in outputs) converted[name] = t.dtype.IsFloatingPoint() ? t.to(ScalarType.Float32) : t;
+        return converted;
+    }
+
     /// <summary>The losses were divided by their global counts before backward: the step divides by nothing.</summary>
     protected virtual bool LossesArePreScaled => false;
     protected virtual bool ReportsContrastiveLoss => false;

@@ -1,7 +1,8 @@
 namespace Cluster.Training;
 
 /// <summary>AdamW with warm-up then linear decay, and gradient clipping: fairseq's RoBERTa recipe by default
-/// (β2 0.98, ε 1e-6, weight decay 0.01; no decay on biases and LayerNorm, as the Hugging Face Trainer does).</summary>
+/// (β2 0.98, ε 1e-6, weight decay 0.01; no decay on biases and LayerNorm, as the Hugging Face Trainer does); and the
+/// precision the training forward passes run in.</summary>
 public sealed record OptimizerSettings
 {
     public required double LearningRate { get; init; }
@@ -13,6 +14,9 @@ public sealed record OptimizerSettings
     public double Epsilon { get; init; } = 1e-6;
     /// <summary>Clip the global gradient norm to this; 0 turns clipping off.</summary>
     public double MaxGradNorm { get; init; } = 1.0;
+    /// <summary>Mixed precision, as the Hugging Face Trainer's <c>--bf16</c>: training forward passes run under bf16
+    /// autocast; weights, gradients, optimizer state, the losses and evaluation stay float32.</summary>
+    public bool Bf16 { get; init; }
 
     public void Validate()
     {

@@ -78,7 +78,7 @@ public sealed class PretrainingReplica : DataParallelReplica
     {
         using var scope = torch.NewDisposeScope();
         var (inputs, labels) = batch.ToTensors(Device);
-        var logits = Model.Run(inputs)["logits"];
+        var logits = Forward(inputs)["logits"];
         var loss = F.cross_entropy(logits.view(-1, logits.size(-1)), labels.view(-1), reduction: Cluster.Torch.Reduction.Sum);
         double lossSum = loss.item<float>();
         beforeBackward?.Invoke(lossSum);
@@ -102,26 +102,33 @@ public sealed class PretrainingReplica : DataParallelReplica
         using var scope = torch.NewDisposeScope();
         var mask = batch.Tensor(batch.AttentionMask, Device);
         var labels = batch.Tensor(batch.Labels, Device);
-        var input = m.roc_bert.forward(new EncoderInput(batch.Tensor(batch.InputIds, Device))
+        // Under bf16 autocast when asked: the three encoder passes and the MLM head; the losses below in float32.
+        Tensor scores, pooledInput, pooledOriginal, pooledAttacked;
+        using (ForwardPrecision())
         {
-            attention_mask = mask, input_shape_ids = batch.Tensor(batch.InputShapeIds, Device),
-            input_pronunciation_ids = batch.Tensor(batch.InputPronunciationIds, Device),
-        });
-        var scores = m.cls.forward(input.last_hidden_state);
+            var input = m.roc_bert.forward(new EncoderInput(batch.Tensor(batch.InputIds, Device))
+            {
+                attention_mask = mask, input_shape_ids = batch.Tensor(batch.InputShapeIds, Device),
+                input_pronunciation_ids = batch.Tensor(batch.InputPronunciationIds, Device),
+            });
+            scores = m.cls.forward(input.last_hidden_state).to(ScalarType.Float32);
+            var original = m.roc_bert.forward(new EncoderInput(labels.masked_fill(labels.eq(DynamicMasking.IgnoreIndex), m.config.pad_token_id ?? 0))
+            {
+                attention_mask = mask, input_shape_ids = batch.Tensor(batch.LabelShapeIds, Device),
+                input_pronunciation_ids = batch.Tensor(batch.LabelPronunciationIds, Device),
+            });
+            var attacked = m.roc_bert.forward(new EncoderInput(batch.Tensor(batch.AttackIds, Device))
+            {
+                attention_mask = mask, input_shape_ids = batch.Tensor(batch.AttackShapeIds, Device),
+                input_pronunciation_ids = batch.Tensor(batch.AttackPronunciationIds, Device),
+            });
+            (pooledInput, pooledOriginal, pooledAttacked) = (input.pooler_output!.to(ScalarType.Float32),
+                original.pooler_output!.to(ScalarType.Float32), attacked.pooler_output!.to(ScalarType.Float32));
+        }
         var mlm = F.cross_entropy(scores.view(-1, scores.size(-1)), labels.view(-1), reduction: Cluster.Torch.Reduction.Sum);
-        var original = m.roc_bert.forward(new EncoderInput(labels.masked_fill(labels.eq(DynamicMasking.IgnoreIndex), m.config.pad_token_id ?? 0))
-        {
-            attention_mask = mask, input_shape_ids = batch.Tensor(batch.LabelShapeIds, Device),
-            input_pronunciation_ids = batch.Tensor(batch.LabelPronunciationIds, Device),
-        });
-        var attacked = m.roc_bert.forward(new EncoderInput(batch.Tensor(batch.AttackIds, Device))
-        {
-            attention_mask = mask, input_shape_ids = batch.Tensor(batch.AttackShapeIds, Device),
-            input_pronunciation_ids = batch.Tensor(batch.AttackPronunciationIds, Device),
-        });
-        var pooled = F.normalize(input.pooler_output!, dim: -1);
-        var originalPooled = F.normalize(original.pooler_output!, dim: -1);
-        var attackPooled = F.normalize(attacked.pooler_output!, dim: -1);
+        var pooled = F.normalize(pooledInput, dim: -1);
+        var originalPooled = F.normalize(pooledOriginal, dim: -1);
+        var attackPooled = F.normalize(pooledAttacked, dim: -1);
 
         var copies = torch.zeros([microRows, attackPooled.size(1)], attackPooled.dtype, Device);
         copies.narrow(0, rowOffset, batch.Rows).copy_(attackPooled.detach());

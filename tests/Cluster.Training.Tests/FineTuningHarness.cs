@@ -14,9 +14,9 @@ static class FineTuningHarness
     public sealed record Outcome(Dictionary<string, double> Metrics, Dictionary<string, float[]> Weights, StepResult[] Steps, FineTuningTask Task);
 
     public static Task<Outcome> RunAsync(string encoder, FineTuningTask task, int workers, int batch, long steps, ulong seed, int accumulation = 1,
-        bool freeze = false, string? saveTo = null, double learningRate = 3e-3, string? tokenizerDirectory = null)
+        bool freeze = false, string? saveTo = null, double learningRate = 3e-3, string? tokenizerDirectory = null, bool bf16 = false)
     {
-        var settings = new OptimizerSettings { LearningRate = learningRate, TotalSteps = steps, WarmupSteps = steps / 10, Beta2 = 0.999, Epsilon = 1e-8, WeightDecay = 0 };
+        var settings = new OptimizerSettings { LearningRate = learningRate, TotalSteps = steps, WarmupSteps = steps / 10, Beta2 = 0.999, Epsilon = 1e-8, WeightDecay = 0, Bf16 = bf16 };
         return Task.Run(async () =>
         {
             using var server = workers > 1 ? new TCPStore("127.0.0.1", 0, isServer: true, timeout: Guard) : null;

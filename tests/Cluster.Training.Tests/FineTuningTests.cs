@@ -37,8 +37,8 @@ public sealed class FineTuningTests : IDisposable
     FineTuningTask Load(Head head) => FineTuningTask.Load(head, _corpus.Tokenizer, _tasks.Path(head, "train"), _tasks.Path(head, "eval"), new TaskOptions { MaxLength = 48, DocStride = 16 });
 
     Task<FineTuningHarness.Outcome> FineTuneAsync(Head head, int workers, int batch, long steps, int accumulation = 1, bool freeze = false, string? saveTo = null,
-                                                  double learningRate = 3e-3, string? from = null) =>
-        FineTuningHarness.RunAsync(from ?? BaseModel, Load(head), workers, batch, steps, Seed, accumulation, freeze, saveTo, learningRate, _corpus.TokenizerDirectory);
+                                                  double learningRate = 3e-3, string? from = null, bool bf16 = false) =>
+        FineTuningHarness.RunAsync(from ?? BaseModel, Load(head), workers, batch, steps, Seed, accumulation, freeze, saveTo, learningRate, _corpus.TokenizerDirectory, bf16);
 
     void Show(string what, FineTuningHarness.Outcome o) =>
         _output.WriteLine($"{what}: {string.Join(", ", o.Metrics.Select(kv => $"{kv.Key} {kv.Value:F4}"))}; loss {o.Steps[0].Loss:F3} → {o.Steps[^1].Loss:F3}");
@@ -75,6 +75,25 @@ public sealed class FineTuningTests : IDisposable
         Assert.Equal(["farm", "pet", "wild"], o.Task.Spec.Labels);
         AssertRoundTrip(Head.SequenceClassification, saved, o);
         AssertUnlabelledTestPredicts(saved, o);
+        Assert.Equal(baseline, LiveTensors.Settled());
+    }
+
+    [Fact]
+    public async Task Under_bf16_autocast_sequence_classification_learns_and_starts_within_bf16_rounding_of_float32()
+    {
+        var baseline = LiveTensors.Settled();
+        // One step each, alike but for the precision: bf16 matrix products move the loss by rounding only, and do move
+        // it (autocast was on; float32 on one worker is deterministic here).
+        var float32 = await FineTuneAsync(Head.SequenceClassification, workers: 1, batch: 8, steps: 1);
+        var first = await FineTuneAsync(Head.SequenceClassification, workers: 1, batch: 8, steps: 1, bf16: true);
+        var (loss32, loss16) = (float32.Steps[0].Loss, first.Steps[0].Loss);
+        _output.WriteLine($"first-step loss: float32 {loss32:F6}, bf16 {loss16:F6}");
+        Assert.NotEqual(loss32, loss16);
+        Assert.True(Math.Abs(loss16 - loss32) < 0.02 * loss32, $"first-step loss {loss16} under bf16 against {loss32} in float32");
+        var o = await FineTuneAsync(Head.SequenceClassification, workers: 2, batch: 4, steps: 90, bf16: true);
+        Show("sequence classification, bf16", o);
+        var majority = _tasks.MajorityAccuracy();
+        Assert.True(o.Metrics["eval_accuracy"] > majority + 0.3, $"accuracy {o.Metrics["eval_accuracy"]:F3}, majority {majority:F3}");
         Assert.Equal(baseline, LiveTensors.Settled());
     }
 

@@ -19,7 +19,7 @@ public sealed class RoCBertPretrainingTests(Xunit.Abstractions.ITestOutputHelper
 
     sealed record Run(Dictionary<string, float[]> Weights, StepResult[] Steps, long LogitsWidth);
 
-    Task<Run> TrainAsync(int workers, int batch, long steps, ExampleMode mode, double learningRate = 3e-3) => Task.Run(async () =>
+    Task<Run> TrainAsync(int workers, int batch, long steps, ExampleMode mode, double learningRate = 3e-3, bool bf16 = false) => Task.Run(async () =>
     {
         using var shards = TokenCorpus.Open(_corpus.ShardDirectory);
         var examples = new PretrainingExamples(shards, 24, mode);
@@ -31,7 +31,7 @@ public sealed class RoCBertPretrainingTests(Xunit.Abstractions.ITestOutputHelper
             using var scope = torch.NewDisposeScope();
             using var group = new RankReducer(server, rank, workers, Guard);
             var reducer = group.Reducer;
-            var settings = new OptimizerSettings { LearningRate = learningRate, TotalSteps = steps, WarmupSteps = 1 };
+            var settings = new OptimizerSettings { LearningRate = learningRate, TotalSteps = steps, WarmupSteps = 1, Bf16 = bf16 };
             using var replica = PretrainingReplica.Create(_corpus.TinyConfig(), Seed, settings, Device.CPU, PretrainingObjective.RoCBertContrastive);
             var layout = new WorkerLayout(rank, workers, 1, batch);
             var worker = new PretrainingWorker(replica, examples, masking, new GlobalBatchPlan(examples.Count, layout.GlobalBatch, Seed), Seed,
@@ -69,6 +69,24 @@ public sealed class RoCBertPretrainingTests(Xunit.Abstractions.ITestOutputHelper
             }
         output.WriteLine($"relative L2 difference of the weights: {Math.Sqrt(diff / norm):E2}");
         Assert.True(Math.Sqrt(diff / norm) < 1e-5, $"weights differ by {Math.Sqrt(diff / norm):E2}");
+        Assert.Equal(baseline, LiveTensors.Settled());
+    }
+
+    [Fact]
+    public async Task Under_bf16_autocast_both_losses_stay_within_rounding_of_float32_with_gathered_negatives()
+    {
+        var baseline = LiveTensors.Settled();
+        var float32 = await TrainAsync(workers: 2, batch: 4, steps: 3, ExampleMode.Packed);
+        var bf16 = await TrainAsync(workers: 2, batch: 4, steps: 3, ExampleMode.Packed, bf16: true);
+        Assert.Equal(8, bf16.LogitsWidth);
+        for (var s = 0; s < 3; s++)
+        {
+            output.WriteLine($"step {s}: loss {float32.Steps[s].Loss:F5} / {bf16.Steps[s].Loss:F5}, contrastive {float32.Steps[s].ContrastiveLoss:F5} / {bf16.Steps[s].ContrastiveLoss:F5}");
+            Assert.True(Math.Abs(bf16.Steps[s].Loss - float32.Steps[s].Loss) < 0.02 * float32.Steps[s].Loss, $"step {s}: loss {bf16.Steps[s].Loss} against {float32.Steps[s].Loss}");
+            Assert.True(Math.Abs(bf16.Steps[s].ContrastiveLoss - float32.Steps[s].ContrastiveLoss) < 0.05 * float32.Steps[s].ContrastiveLoss,
+                $"step {s}: contrastive loss {bf16.Steps[s].ContrastiveLoss} against {float32.Steps[s].ContrastiveLoss}");
+        }
+        Assert.NotEqual(float32.Steps[0].Loss, bf16.Steps[0].Loss); // autocast was on
         Assert.Equal(baseline, LiveTensors.Settled());
     }
 

@@ -36,6 +36,7 @@ internal static class FinetuneCommand
         var allReduce = new Option<string>("--allreduce") { Description = "gradient all-reduce backend: collective or coordinator", DefaultValueFactory = _ => "collective" };
         allReduce.AcceptOnlyFromAmong("collective", "coordinator");
         var bucketMegabytes = new Option<double>("--bucket-mb") { Description = "gradient bucket size reduced while backward runs (0: after backward)", DefaultValueFactory = _ => 25 };
+        var bf16 = new Option<bool>("--bf16") { Description = "mixed precision, as the Hugging Face Trainer's --bf16: forward passes under bf16 autocast, weights, gradients and optimizer state float32" };
         var checkpointEvery = new Option<long>("--checkpoint-every") { Description = "save a checkpoint every N steps (0: at the end only)", DefaultValueFactory = _ => 0 };
         var evalEvery = new Option<long>("--eval-every") { Description = "evaluate every N steps (0: at the end only)", DefaultValueFactory = _ => 0 };
         var saveBest = new Option<string?>("--save-best") { Description = "keep the model of the best evaluation by this metric (eval_accuracy, eval_f1, eval_loss, ...) in OUT/best" };
@@ -52,7 +53,7 @@ internal static class FinetuneCommand
         var command = new Command("finetune", "Fine-tune a pretrained RoBERTa or RoCBert under a task head, data-parallel, and evaluate it")
         {
             task, modelDir, train, eval, test, output, workers, batch, accumulation, maxLength, epochs, steps, lr, warmup, weightDecay, seed,
-            allReduce, bucketMegabytes, checkpointEvery, evalEvery, saveBest, freeze, ignoreMismatched, problem, numLabels, docStride, maxAnswer, nullThreshold,
+            allReduce, bucketMegabytes, bf16, checkpointEvery, evalEvery, saveBest, freeze, ignoreMismatched, problem, numLabels, docStride, maxAnswer, nullThreshold,
             resume, metricsOut,
         };
         cluster.AddTo(command);
@@ -88,7 +89,7 @@ internal static class FinetuneCommand
                 LearningRate = optimizer.LearningRate, WarmupSteps = optimizer.WarmupSteps, WeightDecay = optimizer.WeightDecay,
                 Beta2 = optimizer.Beta2, Epsilon = optimizer.Epsilon,
                 Seed = parsed.GetValue(seed), CheckpointEvery = parsed.GetValue(checkpointEvery), AllReduce = parsed.GetValue(allReduce)!,
-                Resume = checkpoint is not null, BucketMegabytes = parsed.GetValue(bucketMegabytes),
+                Resume = checkpoint is not null, BucketMegabytes = parsed.GetValue(bucketMegabytes), Bf16 = parsed.GetValue(bf16),
                 FineTuning = new FineTuningJobSpec
                 {
                     Task = head.Name(), ModelDirectory = model, TrainFile = trainFile, EvalFile = evalFile, TestFile = testFile,

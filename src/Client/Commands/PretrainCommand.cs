@@ -38,6 +38,7 @@ internal static class PretrainCommand
             Description = "gradients are all-reduced in buckets of about this many MB while backward still runs, as DDP's bucket_cap_mb (0: all at once after backward)",
             DefaultValueFactory = _ => 25,
         };
+        var bf16 = new Option<bool>("--bf16") { Description = "mixed precision, as the Hugging Face Trainer's --bf16: forward passes under bf16 autocast, weights, gradients and optimizer state float32" };
         var checkpointEvery = new Option<long>("--checkpoint-every") { Description = "save a checkpoint every N steps (0: at the end only)", DefaultValueFactory = _ => 0 };
         var output = new Option<DirectoryInfo>("--out") { Description = "output: the model (Hugging Face layout), checkpoints/, metrics.csv, loss.svg", Required = true };
         var resume = new Option<bool>("--resume") { Description = "continue from the newest checkpoint in --out" };
@@ -51,7 +52,7 @@ internal static class PretrainCommand
         var command = new Command("pretrain", "Pretrain RoBERTa (masked LM) or RoCBert (masked LM plus its contrastive objective) from scratch, data-parallel")
         {
             arch, config, tokenizer, data, corpus, workers, batch, accumulation, maxLength, lineByLine, steps, lr, warmup, weightDecay,
-            seed, allReduce, bucketMegabytes, objective, checkpointEvery, output, resume, metricsOut,
+            seed, allReduce, bucketMegabytes, bf16, objective, checkpointEvery, output, resume, metricsOut,
         };
         cluster.AddTo(command);
         command.SetAction(async (parsed, cancellation) =>
@@ -107,7 +108,7 @@ internal static class PretrainCommand
                 MaxLength = parsed.GetValue(maxLength), ExampleMode = parsed.GetValue(lineByLine) ? "line" : "packed", MaxSteps = optimizer.TotalSteps,
                 LearningRate = optimizer.LearningRate, WarmupSteps = optimizer.WarmupSteps, WeightDecay = optimizer.WeightDecay,
                 Seed = parsed.GetValue(seed), CheckpointEvery = parsed.GetValue(checkpointEvery), AllReduce = parsed.GetValue(allReduce)!,
-                Resume = checkpoint is not null, Objective = chosenObjective, BucketMegabytes = parsed.GetValue(bucketMegabytes),
+                Resume = checkpoint is not null, Objective = chosenObjective, BucketMegabytes = parsed.GetValue(bucketMegabytes), Bf16 = parsed.GetValue(bf16),
             };
             Console.WriteLine(checkpoint is null ? $"job {spec.JobId}" : $"job {spec.JobId}, resuming from {checkpoint}");
 

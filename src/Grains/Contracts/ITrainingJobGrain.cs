@@ -55,6 +55,9 @@ public sealed record TrainingJobSpec
     /// (0.999, 1e-8) for fine-tuning.</summary>
     [Id(26)] public double Beta2 { get; init; } = 0.98;
     [Id(27)] public double Epsilon { get; init; } = 1e-6;
+    /// <summary>Mixed precision (the Hugging Face Trainer's <c>--bf16</c>): forward passes under bf16 autocast, weights,
+    /// gradients and optimizer state float32.</summary>
+    [Id(28)] public bool Bf16 { get; init; }
 
     public int GlobalBatch => Workers * GradientAccumulation * BatchSize;
 }

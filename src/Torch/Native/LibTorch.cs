@@ -121,6 +121,9 @@ internal static unsafe partial class LibTorch
     [LibraryImport(Library)] internal static partial int ct_set_grad_enabled(int enabled);
     [LibraryImport(Library)] internal static partial IntPtr ct_inference_mode_enter();
     [LibraryImport(Library)] internal static partial void ct_inference_mode_exit(IntPtr guard);
+    [LibraryImport(Library)] internal static partial IntPtr ct_autocast_enter(int devType, int dtype);
+    [LibraryImport(Library)] internal static partial void ct_autocast_exit(IntPtr guard);
+    [LibraryImport(Library)] internal static partial int ct_autocast_enabled(int devType);
     [LibraryImport(Library)] internal static partial int ct_clip_grad_norm(IntPtr* parameters, int n, double maxNorm, double normType, out double total);
     [LibraryImport(Library)] internal static partial int ct_adamw_step(TensorHandle param, TensorHandle expAvg, TensorHandle expAvgSq, double lr, double beta1, double beta2, double eps, double weightDecay, long step);
 

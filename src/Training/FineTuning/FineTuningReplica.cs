@@ -88,7 +88,7 @@ public sealed class FineTuningReplica : DataParallelReplica
     public (double LossSum, long Items) Accumulate(FineTuningBatch batch, Action<double, long>? beforeBackward = null)
     {
         using var scope = torch.NewDisposeScope();
-        var (loss, items) = FineTuningHead.Loss(Spec, Model.Run(batch.ToTensors(Device)), batch, Device);
+        var (loss, items) = FineTuningHead.Loss(Spec, Forward(batch.ToTensors(Device)), batch, Device);
         double lossSum = loss.item<float>();
         beforeBackward?.Invoke(lossSum, items);
         if (items > 0) loss.backward();

@@ -15,6 +15,7 @@ internal static class JobSettings
         MaxGradNorm = spec.MaxGradNorm,
         Beta2 = spec.Beta2,
         Epsilon = spec.Epsilon,
+        Bf16 = spec.Bf16,
     };
 
     public static TaskOptions Task(TrainingJobSpec spec, FineTuningJobSpec ft) => new()

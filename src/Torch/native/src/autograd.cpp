@@ -1,4 +1,5 @@
 // Autograd entry points, grad-mode scopes and the fused optimiser update.
+#include <ATen/autocast_mode.h>
 #include <c10/core/GradMode.h>
 #include <c10/core/InferenceMode.h>
 #include <cmath>
@@ -42,6 +43,72 @@ CT_API int ct_set_grad_enabled(int enabled) {
 // The guard is thread-local state: the caller must exit on the thread that entered.
 CT_API void* ct_inference_mode_enter(void) { CT_TRY return new c10::InferenceMode(); CT_CATCH(nullptr) }
 CT_API void ct_inference_mode_exit(void* guard) { delete static_cast<c10::InferenceMode*>(guard); }
+
+// torch.autocast(device_type, dtype): ops on that device's floating tensors run in the dtype autocast's lists give them
+// (matmuls in dtype, reductions and norms in float32). Thread-local like the scopes above; the guard restores the
+// previous state, and the last one out clears the cache of cast weights, as Python's context manager does.
+namespace {
+struct AutocastGuard {
+  c10::DeviceType device;
+  bool was_enabled;
+  at::ScalarType was_dtype;
+};
+
+bool autocast_enabled(c10::DeviceType d) {
+#if CT_TORCH_AT_LEAST(2, 4)
+  return at::autocast::is_autocast_enabled(d);
+#else
+  return d == c10::DeviceType::CUDA ? at::autocast::is_enabled() : at::autocast::is_cpu_enabled();
+#endif
+}
+
+at::ScalarType autocast_dtype(c10::DeviceType d) {
+#if CT_TORCH_AT_LEAST(2, 4)
+  return at::autocast::get_autocast_dtype(d);
+#else
+  return d == c10::DeviceType::CUDA ? at::autocast::get_autocast_gpu_dtype() : at::autocast::get_autocast_cpu_dtype();
+#endif
+}
+
+void set_autocast(c10::DeviceType d, bool enabled, at::ScalarType dtype) {
+#if CT_TORCH_AT_LEAST(2, 4)
+  at::autocast::set_autocast_enabled(d, enabled);
+  at::autocast::set_autocast_dtype(d, dtype);
+#else
+  if (d == c10::DeviceType::CUDA) {
+    at::autocast::set_enabled(enabled);
+    at::autocast::set_autocast_gpu_dtype(dtype);
+  } else {
+    at::autocast::set_cpu_enabled(enabled);
+    at::autocast::set_autocast_cpu_dtype(dtype);
+  }
+#endif
+}
+}  // namespace
+
+CT_API void* ct_autocast_enter(int dev_type, int dtype) {
+  CT_TRY
+  auto device = dev_type == 0 ? c10::DeviceType::CPU : c10::DeviceType::CUDA;
+  auto type = static_cast<at::ScalarType>(dtype);
+  if (type != at::kBFloat16 && type != at::kHalf)
+    throw std::runtime_error("autocast takes bfloat16 or float16, not " + std::string(c10::toString(type)));
+  auto* guard = new AutocastGuard{device, autocast_enabled(device), autocast_dtype(device)};
+  set_autocast(device, true, type);
+  at::autocast::increment_nesting();
+  return guard;
+  CT_CATCH(nullptr)
+}
+
+CT_API void ct_autocast_exit(void* guard) {
+  auto* g = static_cast<AutocastGuard*>(guard);
+  if (at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
+  set_autocast(g->device, g->was_enabled, g->was_dtype);
+  delete g;
+}
+
+CT_API int ct_autocast_enabled(int dev_type) {
+  return autocast_enabled(dev_type == 0 ? c10::DeviceType::CPU : c10::DeviceType::CUDA) ? 1 : 0;
+}
 
 // torch.nn.utils.clip_grad_norm_: one norm over all gradients, scaled down when above max_norm.
 CT_API int ct_clip_grad_norm(const ct_tensor* params, int n, double max_norm, double norm_type, double* total) {

@@ -45,8 +45,16 @@ CT_API ct_tensor ct_softmax(ct_tensor a, int64_t dim, int dtype, int log) {
   CT_TENSOR(log ? at::log_softmax(ct::T(a), dim, opt_dtype(dtype)) : at::softmax(ct::T(a), dim, opt_dtype(dtype)))
 }
 
+// Under autocast a bf16 or fp16 activation meets float32 parameters here. CUDA's autocast runs layer_norm in float32;
+// CPU autocast before PyTorch 2 passes the dtypes through mixed, which layer_norm refuses: normalise in float32 then too.
 CT_API ct_tensor ct_layer_norm(ct_tensor x, const int64_t* shape, int ndim, ct_tensor w, ct_tensor b, double eps) {
-  CT_TENSOR(at::layer_norm(ct::T(x), ct::dims(shape, ndim), ct::opt(w), ct::opt(b), eps))
+  CT_TRY
+  at::Tensor input = ct::T(x);
+  auto weight = ct::opt(w);
+  bool reduced = input.scalar_type() == at::kBFloat16 || input.scalar_type() == at::kHalf;
+  if (reduced && weight.has_value() && weight->defined() && weight->scalar_type() == at::kFloat) input = input.to(at::kFloat);
+  return ct::wrap(at::layer_norm(input, ct::dims(shape, ndim), weight, ct::opt(b), eps));
+  CT_CATCH(nullptr)
 }
 
 CT_API ct_tensor ct_gelu(ct_tensor x, int tanh_approximation) {
