@@ -1,19 +1,21 @@
 #!/usr/bin/env bash
 # Runs on the lent GPU machine (device tool), from the repository root, with .gpu carried:
 #   bash scripts/gpu/publish.sh            # here, first: .gpu/app
-#   device run: bash scripts/gpu/run.sh [STEPS]   (default: build hf ours tests bench)
+#   device run: bash scripts/gpu/run.sh [STEPS]   (default: build trainstep hf ours tests bench)
 # build: libclustertorch against the machine's PyTorch (CUDA) libtorch
 # hf:    transformers on every parity fixture (fixtures with transformers' outputs → $OUT/hf_fixtures.tgz)
 # ours:  transformers loads the checkpoints our CLI wrote (.gpu/ours, see scripts/gpu/make_ours.sh)
 # tests: every test of Cluster.Torch.Tests and Cluster.Model.Tests, CUDA ones included, then the
 #        parity tests again against transformers' own numbers
+# trainstep: a roberta-base masked-LM training step (bf16 autocast, batch 32, 128 and 512 tokens), ours vs
+#        RobertaForMaskedLM with the HF Trainer's optimizer: tokens/s and MFU (issue 14's GPU target)
 # bench: roberta-base forward and forward+backward, ours vs transformers (bf16, SDPA), batch 8
 # bench32: the same at batch 32, where the GPU is busier and per-call overheads weigh less
 set -uo pipefail
 OUT=${OUT:-/tmp/out}
 export TRANSFORMERS_VERBOSITY=error HF_HUB_DISABLE_PROGRESS_BARS=1 TQDM_DISABLE=1
 mkdir -p "$OUT"
-steps=${*:-build hf ours tests bench}
+steps=${*:-build trainstep hf ours tests bench}
 has() { [[ " $steps " == *" $1 "* ]]; }
 log() { echo; echo "=== $* ==="; }
 
@@ -33,6 +35,14 @@ if has build; then
 fi
 export CLUSTER_TORCH_NATIVE=/tmp/ctb/libclustertorch.so
 export LD_LIBRARY_PATH="$TORCH_LIB:${LD_LIBRARY_PATH:-}"
+
+if has trainstep && [ -f "$CLUSTER_TORCH_NATIVE" ]; then
+  # the dense bf16 peak of the card: H100 PCIe 756 TFLOP/s; H100 SXM and H200 989
+  peak=989; nvidia-smi -L | grep -q "PCIe" && peak=756
+  log "trainstep: roberta-base MLM training step, ours vs transformers (peak $peak TFLOP/s)"
+  .gpu/app/Cluster.GpuCheck bench trainstep --device cuda --dtype bfloat16 --batch 32 --seqs 128,512 --iters 10 --repeats 3 \
+    --peak-tflops $peak --python python3 --script-dir bench 2>&1 | tee "$OUT/trainstep.log" || status=1
+fi
 
 if has hf; then
   log "transformers on the parity fixtures"
