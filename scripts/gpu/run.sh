@@ -8,7 +8,8 @@
 # tests: every test of Cluster.Torch.Tests and Cluster.Model.Tests, CUDA ones included, then the
 #        parity tests again against transformers' own numbers
 # trainstep: a roberta-base masked-LM training step (bf16 autocast, batch 32, 128 and 512 tokens), ours vs
-#        RobertaForMaskedLM with the HF Trainer's optimizer: tokens/s and MFU (issue 14's GPU target)
+#        RobertaForMaskedLM with the HF Trainer's optimizer: tokens/s and MFU (issue 14's GPU target); then a
+#        fine-tuning step (sequence classification, 128 tokens) vs RobertaForSequenceClassification (issue 15's)
 # bench: roberta-base forward and forward+backward, ours vs transformers (bf16, SDPA), batch 8
 # bench32: the same at batch 32, where the GPU is busier and per-call overheads weigh less
 set -uo pipefail
@@ -42,6 +43,9 @@ if has trainstep && [ -f "$CLUSTER_TORCH_NATIVE" ]; then
   log "trainstep: roberta-base MLM training step, ours vs transformers (peak $peak TFLOP/s)"
   .gpu/app/Cluster.GpuCheck bench trainstep --device cuda --dtype bfloat16 --batch 32 --seqs 128,512 --iters 10 --repeats 3 \
     --peak-tflops $peak --python python3 --script-dir bench 2>&1 | tee "$OUT/trainstep.log" || status=1
+  log "trainstep: roberta-base fine-tuning step (sequence classification, 128 tokens), ours vs the HF Trainer's"
+  .gpu/app/Cluster.GpuCheck bench trainstep --task sequence-classification --device cuda --dtype bfloat16 --batch 32 --seqs 128 \
+    --iters 10 --repeats 3 --peak-tflops $peak --python python3 --script-dir bench 2>&1 | tee "$OUT/trainstep_finetune.log" || status=1
 fi
 
 if has hf; then
