@@ -34,11 +34,9 @@ internal static class ServeBench
         var root = Directory.CreateTempSubdirectory("cluster-serve-bench-").FullName;
         try
         {
-            var glosses = File.ReadLines(corpus).Select(l => l[(l.IndexOf(": ", StringComparison.Ordinal) + 2)..]).Where(g => g.Length > 0).Take(4000).ToArray();
+            var glosses = ServingModels.Glosses(corpus);
             var tokenizerDir = Path.Combine(root, "tokenizer");
-            var bpe = BpeTrainer.Train(glosses, vocabSize: 4000);
-            RobertaTokenizerFiles.Save(bpe.Vocab, bpe.Merges, tokenizerDir);
-            var tokenizer = RobertaTokenizerFiles.Load(tokenizerDir);
+            var tokenizer = ServingModels.Tokenizer(glosses, tokenizerDir);
             var tokens = glosses.Select(g => tokenizer.Encode(g).Length).ToArray();
             Console.WriteLine($"serving bench: {glosses.Length} glosses of {tokens.Min()}–{tokens.Max()} tokens (mean {tokens.Average():F1}), " +
                               $"{seconds:F0} s per row, {Environment.ProcessorCount} cores, one replica");
@@ -57,14 +55,7 @@ internal static class ServeBench
 
     static (string encoder, string head) Models(string root, string name, int vocab, string tokenizerDir)
     {
-        RobertaConfig config = name switch
-        {
-            "tiny" => new() { hidden_size = 128, num_hidden_layers = 4, num_attention_heads = 4, intermediate_size = 512 },
-            "base" => new() { hidden_size = 768, num_hidden_layers = 12, num_attention_heads = 12, intermediate_size = 3072 },
-            _ => throw new ArgumentException($"--configs: unknown config '{name}' (tiny, base)"),
-        };
-        config.vocab_size = vocab;
-        config.max_position_embeddings = 514;
+        var config = ServingModels.Config(name, vocab);
         var encoder = Path.Combine(root, name);
         var head = Path.Combine(root, name + "-kind");
         using var scope = torch.NewDisposeScope();
@@ -81,11 +72,11 @@ internal static class ServeBench
         using (var server = await ModelServer.StartAsync(new ModelDefinition(name, encoder, [new HeadDefinition("kind", head)]), Device.CPU, "direct",
             new Cluster.Serving.Batching.BatchingOptions { Threads = threads > 0 ? threads : Math.Max(1, Environment.ProcessorCount - 1) }))
         {
-            Result? directSingle = null;
+            ClosedLoop.Result? directSingle = null;
             foreach (var clients in levels)
             {
                 var batches = 0L;
-                var direct = await Load(seconds, clients, glosses, tokens, async body => await server.InferAsync("kind", body), () => batches = server.Batches);
+                var direct = await ClosedLoop.Load(seconds, clients, glosses, tokens, async body => await server.InferAsync("kind", body), () => batches = server.Batches);
                 directSingle ??= direct;
                 Row(name, $"in-process ({(double)direct.Requests / (server.Batches - batches):F1} a batch)", clients, direct, directSingle);
             }
@@ -94,10 +85,10 @@ internal static class ServeBench
         await using var cluster = await EmbeddedCluster.StartAsync(1, CancellationToken.None);
         await ModelDeployer.DeployAsync(cluster.GrainFactory, [new ModelDeployment(name, encoder, [new HeadDeployment("kind", head)], 1) { Threads = threads }], TextWriter.Null);
         var router = cluster.GrainFactory.GetGrain<IModelRouterGrain>(name);
-        Result? routedSingle = null;
+        ClosedLoop.Result? routedSingle = null;
         foreach (var clients in levels)
         {
-            var routed = await Load(seconds, clients, glosses, tokens, async body => (await router.Infer(new InferenceCall(name, "kind", body))).Json!);
+            var routed = await ClosedLoop.Load(seconds, clients, glosses, tokens, async body => (await router.Infer(new InferenceCall(name, "kind", body))).Json!);
             routedSingle ??= routed;
             Row(name, "router grain", clients, routed, routedSingle);
         }
@@ -108,48 +99,16 @@ internal static class ServeBench
             var text = await response.Content.ReadAsStringAsync();
             return response.IsSuccessStatusCode ? text : throw new InvalidOperationException($"{(int)response.StatusCode}: {text}");
         }
-        Result? single = null;
+        ClosedLoop.Result? single = null;
         foreach (var clients in levels)
         {
-            var result = await Load(seconds, clients, glosses, tokens, Post);
+            var result = await ClosedLoop.Load(seconds, clients, glosses, tokens, Post);
             single ??= result;
             Row(name, "HTTP", clients, result, single);
         }
     }
 
-    sealed record Result(int Requests, double Seconds, long Tokens, double P50, double P99)
-    {
-        public double PerSecond => Requests / Seconds;
-    }
-
-    /// <summary>Closed-loop clients for <paramref name="seconds"/> after a warm-up; latencies in milliseconds.</summary>
-    static async Task<Result> Load(double seconds, int clients, string[] glosses, int[] tokens, Func<string, Task<string>> send, Action? started = null)
-    {
-        var bodies = glosses.Select(g => JsonSerializer.Serialize(new { inputs = g })).ToArray();
-        for (var i = 0; i < Math.Max(8, clients); i++) await send(bodies[i]); // warm-up: thread pools, connections, lazy native state
-        started?.Invoke();
-        var latencies = new List<double>[clients];
-        var counted = new long[clients];
-        var clock = Stopwatch.StartNew();
-        var deadline = TimeSpan.FromSeconds(seconds);
-        await Task.WhenAll(Enumerable.Range(0, clients).Select(c => Task.Run(async () =>
-        {
-            latencies[c] = [];
-            for (var i = c; clock.Elapsed < deadline; i += clients)
-            {
-                var index = i % bodies.Length;
-                var started = Stopwatch.GetTimestamp();
-                await send(bodies[index]);
-                latencies[c].Add(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
-                counted[c] += tokens[index];
-            }
-        })));
-        var elapsed = clock.Elapsed.TotalSeconds;
-        var all = latencies.SelectMany(l => l).Order().ToArray();
-        return new Result(all.Length, elapsed, counted.Sum(), all[all.Length / 2], all[Math.Min(all.Length - 1, (int)(all.Length * 0.99))]);
-    }
-
-    static void Row(string config, string path, int clients, Result r, Result single) =>
+    static void Row(string config, string path, int clients, ClosedLoop.Result r, ClosedLoop.Result single) =>
         Console.WriteLine($"| {config} | {path} | {clients} | {r.Requests} | {r.PerSecond:F1} | {r.Tokens / r.Seconds:F0} | {r.P50:F1} | {r.P99:F1} | " +
                           $"{(ReferenceEquals(r, single) ? "1 (the reference)" : $"{r.PerSecond / single.PerSecond:F2}")} | {r.P99 / single.P50:F2} |");
 }

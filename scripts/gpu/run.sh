@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs on the lent GPU machine (device tool), from the repository root, with .gpu carried:
 #   bash scripts/gpu/publish.sh            # here, first: .gpu/app
-#   device run: bash scripts/gpu/run.sh [STEPS]   (default: build trainstep hf ours tests bench)
+#   device run: bash scripts/gpu/run.sh [STEPS]   (default: build trainstep pipeline hf ours tests bench;
+#               the open issues' comparisons alone: build trainstep pipeline)
 # build: libclustertorch against the machine's PyTorch (CUDA) libtorch
 # hf:    transformers on every parity fixture (fixtures with transformers' outputs → $OUT/hf_fixtures.tgz)
 # ours:  transformers loads the checkpoints our CLI wrote (.gpu/ours, see scripts/gpu/make_ours.sh)
@@ -10,13 +11,15 @@
 # trainstep: a roberta-base masked-LM training step (bf16 autocast, batch 32, 128 and 512 tokens), ours vs
 #        RobertaForMaskedLM with the HF Trainer's optimizer: tokens/s and MFU (issue 14's GPU target); then a
 #        fine-tuning step (sequence classification, 128 tokens) vs RobertaForSequenceClassification (issue 15's)
+# pipeline: one serving replica (bf16, roberta-base config) under 1/8/64 closed-loop clients vs transformers'
+#        text-classification pipeline on the same directory and glosses (issue 16's)
 # bench: roberta-base forward and forward+backward, ours vs transformers (bf16, SDPA), batch 8
 # bench32: the same at batch 32, where the GPU is busier and per-call overheads weigh less
 set -uo pipefail
 OUT=${OUT:-/tmp/out}
 export TRANSFORMERS_VERBOSITY=error HF_HUB_DISABLE_PROGRESS_BARS=1 TQDM_DISABLE=1
 mkdir -p "$OUT"
-steps=${*:-build trainstep hf ours tests bench}
+steps=${*:-build trainstep pipeline hf ours tests bench}
 has() { [[ " $steps " == *" $1 "* ]]; }
 log() { echo; echo "=== $* ==="; }
 
@@ -46,6 +49,12 @@ if has trainstep && [ -f "$CLUSTER_TORCH_NATIVE" ]; then
   log "trainstep: roberta-base fine-tuning step (sequence classification, 128 tokens), ours vs the HF Trainer's"
   .gpu/app/Cluster.GpuCheck bench trainstep --task sequence-classification --device cuda --dtype bfloat16 --batch 32 --seqs 128 \
     --iters 10 --repeats 3 --peak-tflops $peak --python python3 --script-dir bench 2>&1 | tee "$OUT/trainstep_finetune.log" || status=1
+fi
+
+if has pipeline && [ -f "$CLUSTER_TORCH_NATIVE" ]; then
+  log "pipeline: one serving replica vs transformers' pipeline"
+  .gpu/app/Cluster.GpuCheck bench pipeline --device cuda --dtype bfloat16 --seconds 10 --concurrency 1,8,64 \
+    --python python3 --script-dir bench 2>&1 | tee "$OUT/pipeline.log" || status=1
 fi
 
 if has hf; then

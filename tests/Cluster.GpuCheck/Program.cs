@@ -8,10 +8,13 @@ using Xunit;
 //   Cluster.GpuCheck [--only-cuda] [--filter TEXT]
 //   Cluster.GpuCheck bench model ARGS...   (Cluster.Bench's model benchmark, with its arguments)
 //   Cluster.GpuCheck bench trainstep ARGS...   (its masked-LM training step against the Hugging Face Trainer's)
+//   Cluster.GpuCheck bench pipeline ARGS...    (one serving replica against transformers' pipeline)
 if (args.Length > 1 && args[0] == "bench" && args[1] == "model")
     return Cluster.Bench.RobertaThroughputBench.Run(Cluster.Bench.BenchOptions.Parse(args[1..]));
 if (args.Length > 1 && args[0] == "bench" && args[1] == "trainstep")
     return Cluster.Bench.TrainStepBench.Run(Cluster.Bench.BenchOptions.Parse(args[1..]));
+if (args.Length > 1 && args[0] == "bench" && args[1] == "pipeline")
+    return Cluster.Bench.PipelineBench.Run(Cluster.Bench.BenchOptions.Parse(args[1..]));
 bool onlyCuda = args.Contains("--only-cuda");
 string? filter = args.SkipWhile(a => a != "--filter").Skip(1).FirstOrDefault();
 
