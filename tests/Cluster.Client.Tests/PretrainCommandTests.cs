@@ -67,6 +67,22 @@ public sealed class PretrainCommandTests : IClassFixture<TestCorpus>
     }
 
     [Fact]
+    public async Task Bf16_reaches_the_workers_their_first_loss_moves_by_bf16_rounding_only()
+    {
+        async Task<double> FirstLoss(params string[] more)
+        {
+            var metrics = Path.Combine(_corpus.Root, $"metrics-{Guid.NewGuid():N}.json");
+            var run = await ClusterCli.RunAsync(Args(Fresh("bf16"), ["--corpus", _corpus.CorpusFile, "--max-steps", "1", "--metrics-out", metrics, .. more]));
+            Assert.True(run.ExitCode == 0, run.Stderr + run.Stdout);
+            using var json = JsonDocument.Parse(File.ReadAllText(metrics));
+            return json.RootElement.GetProperty("initial_loss").GetDouble();
+        }
+        var (float32, bf16) = (await FirstLoss(), await FirstLoss("--bf16"));
+        Assert.NotEqual(float32, bf16); // the same seed and batch: only autocast on the workers changes it
+        Assert.True(Math.Abs(bf16 - float32) < 0.01 * float32, $"first loss {bf16} with --bf16, {float32} without");
+    }
+
+    [Fact]
     public async Task RoCBert_pretrains_with_its_contrastive_objective_over_the_coordinator_backend()
     {
         using var rocbert = new RoCBertCorpus();
