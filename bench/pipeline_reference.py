@@ -8,6 +8,7 @@ Requests on stdin, each answered with requests per second: "serial SECONDS" call
 time, one call after another, for SECONDS (how a server would call it per request); "batched SECONDS BATCH" hands it
 lists of glosses with batch_size BATCH for at least SECONDS (its offline best).
 """
+import inspect
 import json
 import sys
 import time
@@ -24,13 +25,13 @@ def main():
     except ImportError:
         print(json.dumps({"version": "none: transformers is not installed"}), flush=True)
         return
-    try:
-        pipe = transformers.pipeline("text-classification", model=directory, device=device, dtype=dtype)
-    except TypeError:  # transformers before dtype= took torch_dtype=
-        pipe = transformers.pipeline("text-classification", model=directory, device=device, torch_dtype=dtype)
+    # transformers 5 names the argument dtype; 4.x took torch_dtype (and would pass an unknown dtype= on to the tokenizer)
+    key = "dtype" if "dtype" in inspect.signature(transformers.pipeline).parameters else "torch_dtype"
+    pipe = transformers.pipeline("text-classification", model=directory, device=device, **{key: dtype})
     for g in glosses[:16]:
         pipe(g)
-    print(json.dumps({"version": f"transformers {transformers.__version__}, PyTorch {torch.__version__}"}), flush=True)
+    print(json.dumps({"version": f"transformers {transformers.__version__}, PyTorch {torch.__version__}, "
+                                 f"the pipeline's model in {pipe.model.dtype} on {pipe.model.device}"}), flush=True)
     for line in sys.stdin:
         words = line.split()
         seconds, done, start = float(words[1]), 0, time.perf_counter()
