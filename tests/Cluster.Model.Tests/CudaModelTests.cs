@@ -74,6 +74,26 @@ public class CudaModelTests
     }
 
     [CudaFact]
+    public void UnderBfloat16AutocastTheMaskedLMStaysCloseToFloat32AndItsGradientsStayFloat32()
+    {
+        using var scope = torch.NewDisposeScope();
+        var f = Fixture.Load("masked_lm");
+        using var model = TaskModel.FromPretrained(f.Dir, Head.MaskedLM, out _, Gpu);
+        model.Module.eval();  // dropout off: only the precision differs from the reference
+        var inputs = new[] { "input_ids", "attention_mask", "labels" }.ToDictionary(n => n, n => f[n].to(Gpu));
+        OrderedDictionary<string, Tensor> outputs;
+        using (torch.autocast(Gpu)) outputs = model.Run(inputs);
+        Assert.Equal(ScalarType.BFloat16, outputs["logits"].dtype);
+        var expected = f["logits"];
+        var error = (outputs["logits"].cpu().to(ScalarType.Float32) - expected).norm().item<float>() / expected.norm().item<float>();
+        Console.WriteLine($"    bf16 autocast vs float32 reference logits: relative L2 error {error:E2}");
+        Assert.InRange(error, 1e-4, 5e-2);
+        outputs["loss"].to(ScalarType.Float32).backward();
+        Assert.All(model.Module.parameters(), p => Assert.Equal(ScalarType.Float32, p.dtype));
+        Assert.All(model.Module.parameters().Where(p => p.grad is not null), p => Assert.Equal(ScalarType.Float32, p.grad!.dtype));
+    }
+
+    [CudaFact]
     public void AGpuTrainingLoopLearnsAndLeavesNoTensorBehind()
     {
         long baseline = LiveTensors.Settled();

@@ -36,6 +36,31 @@ public class CudaTests
     }
 
     [CudaFact]
+    public void AutocastRunsGpuMatmulsAndAttentionInBfloat16AndLeavesTheCpuAlone()
+    {
+        using var scope = torch.NewDisposeScope();
+        using var gen = new Generator(3);
+        var x = torch.randn([8, 64], generator: gen);
+        var w = torch.randn([32, 64], generator: gen);
+        var q = torch.randn([2, 4, 16, 32], generator: gen).to(Gpu);
+        using (torch.autocast(Gpu))
+        {
+            Assert.True(torch.is_autocast_enabled(Gpu));
+            Assert.False(torch.is_autocast_enabled(Device.CPU));
+            var y = F.linear(x.to(Gpu), w.to(Gpu));
+            Assert.Equal(ScalarType.BFloat16, y.dtype);
+            Assert.Equal(ScalarType.Float32, F.linear(x, w).dtype); // CPU tensors: not this scope's device
+            Assert.Equal(ScalarType.BFloat16, F.scaled_dot_product_attention(q, q, q).dtype);
+            // within bf16 rounding of the float32 product (a few steps of 2⁻⁸ relative to the row's scale)
+            var exact = x.matmul(w.transpose(0, 1)).Floats();
+            var got = y.to(ScalarType.Float32).Floats();
+            var scale = exact.Max(Math.Abs);
+            for (var i = 0; i < exact.Length; i++) Assert.True(Math.Abs(got[i] - exact[i]) <= scale * 0.02, $"[{i}] {got[i]} against {exact[i]}");
+        }
+        Assert.False(torch.is_autocast_enabled(Gpu));
+    }
+
+    [CudaFact]
     public void SeededGeneratorGivesTheSameNumbersOnEveryDevice()
     {
         using var scope = torch.NewDisposeScope();
