@@ -19,6 +19,7 @@ public abstract class DataParallelReplica : IDisposable
 {
     readonly (string Name, Parameter Parameter)[] _parameters;
     readonly OptimizerSettings _settings;
+    readonly long[] _sizes; // each trainable parameter's elements, in the flat layout's order
 
     protected DataParallelReplica(TaskModel model, OptimizerSettings settings, Device device)
     {
@@ -27,6 +28,10 @@ public abstract class DataParallelReplica : IDisposable
         Optimizer = new AdamW(AdamW.GroupsWithoutDecayOnBiasAndNorm(model.Module, settings.LearningRate, settings.WeightDecay),
             settings.Beta1, settings.Beta2, settings.Epsilon);
         Scheduler = LRScheduler.LinearWithWarmup(Optimizer, settings.WarmupSteps, settings.TotalSteps);
+        // The trainable parameters become views of one buffer laid out as the reduced gradients are, so the step is a
+        // few kernels over that buffer instead of a few per parameter (the model is on its device by now).
+        Optimizer.flatten(_parameters.Select(p => p.Parameter).ToList());
+        _sizes = _parameters.Select(p => p.Parameter.numel()).ToArray();
         GradientElements = _parameters.Sum(p => p.Parameter.numel()) + TailElements;
     }
 
@@ -114,20 +119,11 @@ public abstract class DataParallelReplica : IDisposable
         double norm = 0;
         if (masked > 0)
         {
-            long at = 0;
-            using (torch.no_grad())
-                foreach (var (_, p) in _parameters)
-                {
-                    var n = p.numel();
-                    var average = reduced.narrow(0, at, n).view(p.shape).div(divisor);
-                    using var g = p.grad;
-                    if (g is null) p.grad = average; else g.copy_(average);
-                    at += n;
-                }
-            norm = _settings.MaxGradNorm > 0
-                ? utils.clip_grad_norm_(_parameters.Select(p => p.Parameter), _settings.MaxGradNorm)
-                : double.NaN;
-            Optimizer.step();
+            // In place: the buffer is this step's (refilled before the next), laid out as the flattened parameters.
+            var gradients = reduced.narrow(0, 0, GradientElements - TailElements);
+            if (divisor != 1) gradients.div_(divisor);
+            norm = _settings.MaxGradNorm > 0 ? utils.clip_grad_norm_flat_(gradients, _sizes, _settings.MaxGradNorm) : double.NaN;
+            Optimizer.step_flat(gradients);
         }
         Optimizer.zero_grad();
         Scheduler.step();

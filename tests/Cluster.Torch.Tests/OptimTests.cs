@@ -99,6 +99,50 @@ public class OptimTests
     }
 
     [Fact]
+    public void FlattenedParametersStepBitwiseAsEachParameterDoesAndKeepTheirStateDict()
+    {
+        var baseline = Ref.SettledLiveCount();
+        using (var scope = torch.NewDisposeScope())
+        {
+            torch.manual_seed(7);
+            using var perParameter = new Mlp();
+            torch.manual_seed(7);
+            using var flattened = new Mlp();
+            using var a = new AdamW(AdamW.GroupsWithoutDecayOnBiasAndNorm(perParameter, lr: 1e-2, weight_decay: 0.1));
+            using var b = new AdamW(AdamW.GroupsWithoutDecayOnBiasAndNorm(flattened, lr: 1e-2, weight_decay: 0.1));
+            var order = flattened.parameters().ToList();
+            var before = order.Select(p => p.Floats()).ToList();
+            b.flatten(order);
+            Assert.Equal(order.Sum(p => p.numel()), b.flat_elements);
+            for (var i = 0; i < order.Count; i++) Assert.Equal(before[i], order[i].Floats()); // values kept
+
+            using var gen = new Generator(3);
+            for (var step = 0; step < 3; step++)
+            {
+                var grads = perParameter.parameters().Select(p => torch.randn(p.shape, generator: gen)).ToList();
+                foreach (var (p, g) in perParameter.parameters().Zip(grads)) p.grad = g;
+                a.step();
+                b.step_flat(torch.cat(grads.Select(g => g.reshape(-1)).ToList()));
+                a.zero_grad();
+            }
+            // The flattened module's own parameters moved: each element exactly as the per-parameter update moved it.
+            foreach (var ((name, p), q) in perParameter.named_parameters().Zip(flattened.parameters()))
+                Assert.True(p.Floats().SequenceEqual(q.Floats()), $"{name} differs");
+            var (sa, sb) = (a.state_dict(perParameter.named_parameters()), b.state_dict(flattened.named_parameters()));
+            Assert.Equal(sa.Keys, sb.Keys);
+            foreach (var key in sa.Keys) Assert.True(sa[key].to(ScalarType.Float64).Doubles().SequenceEqual(sb[key].to(ScalarType.Float64).Doubles()), $"{key} differs");
+
+            // A state dict loads back into flattened moments, and a step count that differs between them is refused.
+            b.load_state_dict(flattened.named_parameters(), sa);
+            Assert.Equal(3, b.StepCount(order[0]));
+            var uneven = new Dictionary<string, Tensor>(sa) { [$"{perParameter.named_parameters().First().name}.step"] = torch.tensor(new[] { 2L }, []) };
+            Assert.Contains("step counts differ", Assert.Throws<ArgumentException>(() => b.load_state_dict(flattened.named_parameters(), uneven)).Message);
+            Assert.Throws<ArgumentException>(() => b.step_flat(torch.zeros([5])));
+        }
+        Assert.Equal(baseline, Ref.SettledLiveCount());
+    }
+
+    [Fact]
     public void DefaultGroupsExemptBiasesAndLayerNorm()
     {
         using var model = new Mlp();
@@ -156,5 +200,22 @@ public class OptimTests
         Ref.Close([12 * scale], b.grad!, 1e-12);
         a.Dispose();
         b.Dispose();
+    }
+
+    [Fact]
+    public void ClippingAFlatBufferGivesTheNormAndTheGradientsOfClippingEachGradient()
+    {
+        using var scope = torch.NewDisposeScope();
+        using var gen = new Generator(9);
+        long[] sizes = [300, 7, 4096, 1];
+        var parameters = sizes.Select(n => new Parameter(torch.zeros([n]))).ToList();
+        foreach (var p in parameters) p.grad = torch.randn(p.shape, generator: gen) * 3;
+        var flat = torch.cat(parameters.Select(p => p.grad!.reshape(-1)).ToList());
+        double expected = utils.clip_grad_norm_(parameters, max_norm: 1.0);
+        double got = utils.clip_grad_norm_flat_(flat, sizes, max_norm: 1.0);
+        Assert.Equal(expected, got); // bitwise: each gradient's norm, then the norm of those
+        Assert.True(torch.cat(parameters.Select(p => p.grad!.reshape(-1)).ToList()).Floats().SequenceEqual(flat.Floats()));
+        Assert.Contains("add up to", Assert.Throws<TorchException>(() => utils.clip_grad_norm_flat_(flat, [3, 4], 1.0)).Message);
+        foreach (var p in parameters) p.Dispose();
     }
 }

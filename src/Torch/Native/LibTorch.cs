@@ -125,6 +125,8 @@ internal static unsafe partial class LibTorch
     [LibraryImport(Library)] internal static partial void ct_autocast_exit(IntPtr guard);
     [LibraryImport(Library)] internal static partial int ct_autocast_enabled(int devType);
     [LibraryImport(Library)] internal static partial int ct_clip_grad_norm(IntPtr* parameters, int n, double maxNorm, double normType, out double total);
+    [LibraryImport(Library)] internal static unsafe partial int ct_clip_grad_norm_flat(TensorHandle flat, long* sizes, int n, double maxNorm, out double total);
+    [LibraryImport(Library)] internal static partial int ct_adamw_step_flat(TensorHandle param, TensorHandle grad, TensorHandle expAvg, TensorHandle expAvgSq, TensorHandle decay, double lr, double beta1, double beta2, double eps, double weightDecay, long step);
     [LibraryImport(Library)] internal static partial int ct_adamw_step(TensorHandle param, TensorHandle expAvg, TensorHandle expAvgSq, double lr, double beta1, double beta2, double eps, double weightDecay, long step);
 
     // random numbers

@@ -22,6 +22,18 @@ public static partial class torch
                 GC.KeepAlive(list);
                 return total;
             }
+
+            /// <summary>
+            /// <see cref="clip_grad_norm_"/> (2-norm) for gradients laid back to back in one flat buffer,
+            /// <paramref name="sizes"/> elements each: the same norm, the same scaling, the whole buffer in one multiply.
+            /// </summary>
+            public static unsafe double clip_grad_norm_flat_(Tensor gradients, long[] sizes, double max_norm)
+            {
+                double total;
+                fixed (long* s = sizes)
+                    TorchException.Check(LibTorch.ct_clip_grad_norm_flat(gradients.Handle, s, sizes.Length, max_norm, out total));
+                return total;
+            }
         }
     }
 }

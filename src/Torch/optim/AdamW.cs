@@ -27,6 +27,7 @@ public sealed class AdamW : IDisposable
     }
 
     private readonly Dictionary<Parameter, State> state = new(ReferenceEqualityComparer.Instance);
+    private Flat? flat;
 
     public AdamW(IEnumerable<ParamGroup> groups, double beta1 = 0.9, double beta2 = 0.999, double eps = 1e-8)
     {
@@ -88,9 +89,110 @@ public sealed class AdamW : IDisposable
     private State StateOf(Parameter p)
     {
         if (state.TryGetValue(p, out var s)) return s;
-        s = new State(torch.zeros_like(p).DetachFromDisposeScope(), torch.zeros_like(p).DetachFromDisposeScope());
+        s = flat is not null && flat.Slots.TryGetValue(p, out var slot)
+            ? new State(flat.View(flat.ExpAvg, slot, p), flat.View(flat.ExpAvgSq, slot, p)) // views: the flat step updates them
+            : new State(torch.zeros_like(p).DetachFromDisposeScope(), torch.zeros_like(p).DetachFromDisposeScope());
         state[p] = s;
         return s;
+    }
+
+    /// <summary>The buffers of <see cref="flatten"/>: parameters, moments and the weight-decay mask, one element per
+    /// element of the flattened parameters, in their order.</summary>
+    private sealed class Flat(Tensor parameters, Tensor expAvg, Tensor expAvgSq, Tensor? decay, double weightDecay,
+                              IReadOnlyList<Parameter> order, Dictionary<Parameter, (long Offset, long Count)> slots) : IDisposable
+    {
+        public Tensor Parameters { get; } = parameters;
+        public Tensor ExpAvg { get; } = expAvg;
+        public Tensor ExpAvgSq { get; } = expAvgSq;
+        public Tensor? Decay { get; } = decay;
+        public double WeightDecay { get; } = weightDecay;
+        public IReadOnlyList<Parameter> Order { get; } = order;
+        public Dictionary<Parameter, (long Offset, long Count)> Slots { get; } = slots;
+
+        public Tensor View(Tensor buffer, (long Offset, long Count) slot, Parameter p)
+        {
+            using var scope = torch.NewDisposeScope();
+            return scope.MoveToOuter(buffer.narrow(0, slot.Offset, slot.Count).view(p.shape))!.DetachFromDisposeScope();
+        }
+
+        public void Dispose()
+        {
+            Parameters.Dispose();
+            ExpAvg.Dispose();
+            ExpAvgSq.Dispose();
+            Decay?.Dispose();
+        }
+    }
+
+    /// <summary>
+    /// Makes the parameters of <paramref name="order"/> (float32, on one device) views of one contiguous buffer, values
+    /// kept, with moments laid out alike, so that <see cref="step_flat"/> updates all of them in a few kernels from a
+    /// gradient buffer of that layout: a data-parallel replica's reduced gradients. Every element gets the arithmetic
+    /// of <see cref="step"/>. Their groups must share one learning rate and at most one non-zero weight decay. Before
+    /// any step; the module's other parameters (frozen ones) are left as they are.
+    /// </summary>
+    public void flatten(IReadOnlyList<Parameter> order)
+    {
+        if (flat is not null) throw new InvalidOperationException("the parameters are flattened already");
+        if (state.Count > 0) throw new InvalidOperationException("flatten before the first step");
+        if (order.Count == 0) throw new ArgumentException("nothing to flatten", nameof(order));
+        if (param_groups.Select(g => g.initial_lr).Distinct().Count() > 1)
+            throw new ArgumentException("flattened parameters step with one learning rate; the groups have several");
+        var groupOf = new Dictionary<Parameter, ParamGroup>(ReferenceEqualityComparer.Instance);
+        foreach (var g in param_groups) foreach (var p in g.parameters) groupOf[p] = g;
+        var decays = order.Select(p => groupOf.TryGetValue(p, out var g) ? g.weight_decay
+            : throw new ArgumentException("a parameter to flatten is in no group of this optimizer", nameof(order))).ToArray();
+        var nonZero = decays.Where(d => d != 0).Distinct().ToArray();
+        if (nonZero.Length > 1) throw new ArgumentException($"flattened parameters take one weight decay; the groups have {string.Join(", ", nonZero)}");
+        var device = order[0].device;
+        if (order.Any(p => p.dtype != ScalarType.Float32 || p.device != device))
+            throw new ArgumentException($"flattened parameters are float32 on one device (the first is on {device})");
+
+        var slots = new Dictionary<Parameter, (long, long)>(ReferenceEqualityComparer.Instance);
+        long total = 0;
+        foreach (var p in order)
+        {
+            if (!slots.TryAdd(p, (total, p.numel()))) throw new ArgumentException("a parameter appears twice in the order", nameof(order));
+            total += p.numel();
+        }
+        var parameters = torch.zeros([total], ScalarType.Float32, device).DetachFromDisposeScope();
+        using (var scope = torch.NewDisposeScope())
+        using (torch.no_grad())
+            foreach (var p in order)
+            {
+                var (offset, count) = slots[p];
+                var slot = parameters.narrow(0, offset, count);
+                slot.copy_(p.reshape(-1));
+                p.set_data(slot.view(p.shape)); // the parameter's storage is now the buffer's
+            }
+        Tensor? decay = null;
+        if (nonZero.Length == 1)
+        {
+            var mask = new bool[total];
+            for (var i = 0; i < order.Count; i++)
+                if (decays[i] != 0) Array.Fill(mask, true, checked((int)slots[order[i]].Item1), checked((int)slots[order[i]].Item2));
+            using var scope = torch.NewDisposeScope();
+            decay = scope.MoveToOuter(torch.tensor(mask, [total]).to(device))!.DetachFromDisposeScope();
+        }
+        flat = new Flat(parameters, torch.zeros([total], ScalarType.Float32, device).DetachFromDisposeScope(),
+            torch.zeros([total], ScalarType.Float32, device).DetachFromDisposeScope(), decay, nonZero.FirstOrDefault(), order.ToArray(), slots);
+    }
+
+    /// <summary>The elements <see cref="flatten"/> laid out.</summary>
+    public long flat_elements => flat?.Parameters.numel() ?? 0;
+
+    /// <summary>One AdamW step of every flattened parameter from <paramref name="gradients"/>, laid out as they are
+    /// (what <see cref="step"/> does with each parameter's <c>.grad</c>, in a few kernels). All of them step together:
+    /// one step count.</summary>
+    public void step_flat(Tensor gradients)
+    {
+        var f = flat ?? throw new InvalidOperationException("step_flat needs flatten first");
+        if (gradients.numel() != f.Parameters.numel())
+            throw new ArgumentException($"{gradients.numel()} gradients for {f.Parameters.numel()} flattened elements");
+        var step = StepCount(f.Order[0]) + 1;
+        foreach (var p in f.Order) StateOf(p).step = step;
+        TorchException.Check(LibTorch.ct_adamw_step_flat(f.Parameters.Handle, gradients.Handle, f.ExpAvg.Handle, f.ExpAvgSq.Handle,
+            f.Decay?.Handle ?? TensorHandle.Null, param_groups[0].lr, beta1, beta2, eps, f.WeightDecay, step));
     }
 
     /// <summary>The moments and step counts of the named parameters that have taken a step, as PyTorch's optimizer
@@ -132,6 +234,8 @@ public sealed class AdamW : IDisposable
             }
             s.step = step.to(ScalarType.Int64).item<long>();
         }
+        if (flat is not null && flat.Order.Select(StepCount).Distinct().Count() > 1)
+            throw new ArgumentException("the optimizer state's step counts differ between flattened parameters, which step together");
     }
 
     public void zero_grad()
@@ -147,5 +251,7 @@ public sealed class AdamW : IDisposable
             s.exp_avg_sq.Dispose();
         }
         state.Clear();
+        flat?.Dispose();
+        flat = null;
     }
 }

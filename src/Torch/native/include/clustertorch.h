@@ -141,6 +141,9 @@ CT_API void* ct_autocast_enter(int dev_type, int dtype);
 CT_API void ct_autocast_exit(void* guard);
 CT_API int ct_autocast_enabled(int dev_type);
 CT_API int ct_clip_grad_norm(const ct_tensor* params, int n, double max_norm, double norm_type, double* total);
+CT_API int ct_clip_grad_norm_flat(ct_tensor flat, const int64_t* sizes, int n, double max_norm, double* total);
+CT_API int ct_adamw_step_flat(ct_tensor param, ct_tensor grad, ct_tensor exp_avg, ct_tensor exp_avg_sq, ct_tensor decay,
+                              double lr, double beta1, double beta2, double eps, double weight_decay, int64_t step);
 CT_API int ct_adamw_step(ct_tensor param, ct_tensor exp_avg, ct_tensor exp_avg_sq, double lr, double beta1,
                          double beta2, double eps, double weight_decay, int64_t step);
 

@@ -132,6 +132,59 @@ CT_API int ct_clip_grad_norm(const ct_tensor* params, int n, double max_norm, do
   CT_CATCH(-1)
 }
 
+// clip_grad_norm_ over a flat buffer holding n gradients back to back (sizes[i] elements each), with the total norm
+// computed as ct_clip_grad_norm computes it (each gradient's norm, then the norm of those), so the two clip alike; on
+// CUDA the per-gradient norms are one fused call. Scales the whole buffer when the norm is above max_norm.
+CT_API int ct_clip_grad_norm_flat(ct_tensor flat, const int64_t* sizes, int n, double max_norm, double* total) {
+  CT_TRY
+  c10::NoGradGuard no_grad;
+  auto& g = ct::T(flat);
+  std::vector<at::Tensor> views;
+  views.reserve(n);
+  int64_t offset = 0;
+  for (int i = 0; i < n; i++) {
+    views.push_back(g.narrow(0, offset, sizes[i]));
+    offset += sizes[i];
+  }
+  if (g.dim() != 1 || offset != g.numel())
+    throw std::runtime_error("the gradient sizes add up to " + std::to_string(offset) + ", the flat buffer holds " + std::to_string(g.numel()));
+  std::vector<at::Tensor> norms;
+  if (g.is_cuda()) norms = at::_foreach_norm(views, 2);
+  else
+    for (auto& v : views) norms.push_back(v.norm(2).to(at::kFloat));
+  *total = at::stack(norms).norm(2).item<double>();
+  double coef = max_norm / (*total + 1e-6);
+  if (coef < 1) g.mul_(coef);
+  return 0;
+  CT_CATCH(-1)
+}
+
+// The update below over many parameters at once: param, grad and the moments are flat buffers the parameters are
+// views of, so a step costs a few kernels rather than a few per parameter (on a GPU, thousands of launches a step
+// for roberta-base). decay (bool, or null) marks the elements weight decay applies to; elsewhere the factor is 1, so
+// every element gets exactly the per-parameter update's arithmetic.
+CT_API int ct_adamw_step_flat(ct_tensor param, ct_tensor grad, ct_tensor exp_avg, ct_tensor exp_avg_sq, ct_tensor decay,
+                              double lr, double beta1, double beta2, double eps, double weight_decay, int64_t step) {
+  CT_TRY
+  c10::NoGradGuard no_grad;
+  auto& p = ct::T(param);
+  auto& g = ct::T(grad);
+  auto& m = ct::T(exp_avg);
+  auto& v = ct::T(exp_avg_sq);
+  if (g.sizes() != p.sizes() || m.sizes() != p.sizes() || v.sizes() != p.sizes())
+    throw std::runtime_error("a flat AdamW step needs parameters, gradients and moments of one shape");
+  if (decay != nullptr && weight_decay != 0)
+    p.mul_(at::where(ct::T(decay), at::scalar_tensor(1 - lr * weight_decay, p.options()), at::scalar_tensor(1.0, p.options())));
+  m.lerp_(g, 1 - beta1);
+  v.mul_(beta2).addcmul_(g, g, 1 - beta2);
+  double bias_correction1 = 1 - std::pow(beta1, static_cast<double>(step));
+  double bias_correction2 = 1 - std::pow(beta2, static_cast<double>(step));
+  auto denom = v.sqrt().div_(std::sqrt(bias_correction2)).add_(eps);
+  p.addcdiv_(m, denom, -lr / bias_correction1);
+  return 0;
+  CT_CATCH(-1)
+}
+
 // One AdamW update of one parameter, as torch.optim.AdamW (decoupled weight decay, bias
 // correction, no amsgrad). exp_avg and exp_avg_sq are the caller's state tensors.
 CT_API int ct_adamw_step(ct_tensor param, ct_tensor exp_avg, ct_tensor exp_avg_sq, double lr, double beta1,
