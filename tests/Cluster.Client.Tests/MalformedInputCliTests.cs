@@ -43,13 +43,7 @@ public sealed class MalformedInputCliTests(ServingModels models) : IClassFixture
     static readonly string[] TokenizerDefects = ["vocab with a shared id", "merges with a bad line", "tokenizer config with a wrong type"];
     static readonly string[] ConfigDefects = ["config with a wrong type", "config of absurd size", "config that is not UTF-8"];
 
-    static void EditJson(string dir, string file, Action<JsonObject> edit)
-    {
-        var path = Path.Combine(dir, file);
-        var node = JsonNode.Parse(File.ReadAllText(path))!.AsObject();
-        edit(node);
-        File.WriteAllText(path, node.ToJsonString());
-    }
+    static void EditJson(string dir, string file, Action<JsonObject> edit) => JsonFiles.Edit(dir, file, edit);
 
     static void Truncate(string path)
     {

@@ -68,14 +68,7 @@ public class TokenizerFileRuleTests
 {
     private static string Refusal(string dir) => Assert.Throws<TokenizerException>(() => AutoTokenizer.FromPretrained(dir)).Message;
 
-    private static string EditJson(string dir, string file, Action<JsonObject> edit)
-    {
-        var path = Path.Combine(dir, file);
-        var node = JsonNode.Parse(File.ReadAllText(path))!.AsObject();
-        edit(node);
-        File.WriteAllText(path, node.ToJsonString());
-        return dir;
-    }
+    private static string EditJson(string dir, string file, Action<JsonObject> edit) => Cluster.Testing.JsonFiles.Edit(dir, file, edit);
 
     [Fact]
     public void Vocabulary_ids_are_unique_and_within_the_vocabulary()
