@@ -159,9 +159,22 @@ CT_API int ct_clip_grad_norm_flat(ct_tensor flat, const int64_t* sizes, int n, d
   CT_CATCH(-1)
 }
 
-// The update below over many parameters at once: param, grad and the moments are flat buffers the parameters are
-// views of, so a step costs a few kernels rather than a few per parameter (on a GPU, thousands of launches a step
-// for roberta-base). decay (bool, or null) marks the elements weight decay applies to; elsewhere the factor is 1, so
+namespace {
+// Adam's moments and the bias-corrected update of p from g, after any weight decay (torch.optim.AdamW, no amsgrad).
+void adam_update(at::Tensor& p, const at::Tensor& g, at::Tensor& m, at::Tensor& v, double lr, double beta1, double beta2,
+                 double eps, int64_t step) {
+  m.lerp_(g, 1 - beta1);
+  v.mul_(beta2).addcmul_(g, g, 1 - beta2);
+  double bias_correction1 = 1 - std::pow(beta1, static_cast<double>(step));
+  double bias_correction2 = 1 - std::pow(beta2, static_cast<double>(step));
+  auto denom = v.sqrt().div_(std::sqrt(bias_correction2)).add_(eps);
+  p.addcdiv_(m, denom, -lr / bias_correction1);
+}
+}  // namespace
+
+// ct_adamw_step over many parameters at once: param, grad and the moments are flat buffers the parameters are views
+// of, so a step costs a few kernels rather than a few per parameter (on a GPU, thousands of launches a step for
+// roberta-base). decay (bool, or null) marks the elements weight decay applies to; elsewhere the factor is 1, so
 // every element gets exactly the per-parameter update's arithmetic.
 CT_API int ct_adamw_step_flat(ct_tensor param, ct_tensor grad, ct_tensor exp_avg, ct_tensor exp_avg_sq, ct_tensor decay,
                               double lr, double beta1, double beta2, double eps, double weight_decay, int64_t step) {
@@ -175,12 +188,7 @@ CT_API int ct_adamw_step_flat(ct_tensor param, ct_tensor grad, ct_tensor exp_avg
     throw std::runtime_error("a flat AdamW step needs parameters, gradients and moments of one shape");
   if (decay != nullptr && weight_decay != 0)
     p.mul_(at::where(ct::T(decay), at::scalar_tensor(1 - lr * weight_decay, p.options()), at::scalar_tensor(1.0, p.options())));
-  m.lerp_(g, 1 - beta1);
-  v.mul_(beta2).addcmul_(g, g, 1 - beta2);
-  double bias_correction1 = 1 - std::pow(beta1, static_cast<double>(step));
-  double bias_correction2 = 1 - std::pow(beta2, static_cast<double>(step));
-  auto denom = v.sqrt().div_(std::sqrt(bias_correction2)).add_(eps);
-  p.addcdiv_(m, denom, -lr / bias_correction1);
+  adam_update(p, g, m, v, lr, beta1, beta2, eps, step);
   return 0;
   CT_CATCH(-1)
 }
@@ -194,15 +202,8 @@ CT_API int ct_adamw_step(ct_tensor param, ct_tensor exp_avg, ct_tensor exp_avg_s
   auto& p = ct::T(param);
   auto grad = p.grad();
   if (!grad.defined()) return 0;
-  auto& m = ct::T(exp_avg);
-  auto& v = ct::T(exp_avg_sq);
   if (weight_decay != 0) p.mul_(1 - lr * weight_decay);
-  m.lerp_(grad, 1 - beta1);
-  v.mul_(beta2).addcmul_(grad, grad, 1 - beta2);
-  double bias_correction1 = 1 - std::pow(beta1, static_cast<double>(step));
-  double bias_correction2 = 1 - std::pow(beta2, static_cast<double>(step));
-  auto denom = v.sqrt().div_(std::sqrt(bias_correction2)).add_(eps);
-  p.addcdiv_(m, denom, -lr / bias_correction1);
+  adam_update(p, grad, ct::T(exp_avg), ct::T(exp_avg_sq), lr, beta1, beta2, eps, step);
   return 0;
   CT_CATCH(-1)
 }
