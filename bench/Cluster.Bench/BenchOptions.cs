@@ -6,6 +6,22 @@ internal sealed record BenchOptions(string Suite, int Iterations, int[] Sizes, s
     /// <summary>A "--name value" option any suite may read.</summary>
     public string Get(string name, string fallback) => Named.TryGetValue(name, out var v) ? v : fallback;
 
+    /// <summary>--device (cpu by default) and --dtype: float32, bfloat16 or float16; bfloat16 by default on a GPU,
+    /// float32 on the CPU.</summary>
+    public (Cluster.Torch.Device Device, string DtypeName, Cluster.Torch.ScalarType Dtype) DeviceAndDtype()
+    {
+        var device = Cluster.Torch.Device.Parse(Get("device", "cpu"));
+        var name = Get("dtype", device.Type != Cluster.Torch.DeviceType.CPU ? "bfloat16" : "float32");
+        var dtype = name switch
+        {
+            "float32" => Cluster.Torch.ScalarType.Float32,
+            "bfloat16" => Cluster.Torch.ScalarType.BFloat16,
+            "float16" => Cluster.Torch.ScalarType.Float16,
+            _ => throw new ArgumentException($"--dtype {name}: expected float32, bfloat16 or float16"),
+        };
+        return (device, name, dtype);
+    }
+
     public static BenchOptions Parse(string[] args)
     {
         string suite = args.Length > 0 && !args[0].StartsWith("--") ? args[0] : "torch";

@@ -18,16 +18,9 @@ internal static class PipelineBench
 {
     public static int Run(BenchOptions options)
     {
-        var device = Device.Parse(options.Get("device", "cpu"));
+        var (device, dtypeName, parsed) = options.DeviceAndDtype();
         bool gpu = device.Type != DeviceType.CPU;
-        var dtypeName = options.Get("dtype", gpu ? "bfloat16" : "float32");
-        ScalarType? dtype = dtypeName switch
-        {
-            "float32" => null,
-            "bfloat16" => ScalarType.BFloat16,
-            "float16" => ScalarType.Float16,
-            _ => throw new ArgumentException($"--dtype {dtypeName}: expected float32, bfloat16 or float16"),
-        };
+        ScalarType? dtype = parsed == ScalarType.Float32 ? null : parsed; // the replica's weights stay as saved
         var seconds = double.Parse(options.Get("seconds", "10"), CultureInfo.InvariantCulture);
         var levels = options.Get("concurrency", "1,8,64").Split(',').Select(int.Parse).ToArray();
         var corpus = Path.GetFullPath(options.Get("corpus", Path.Combine(options.ScriptDir, "..", "data", "demo", "wordnet-glosses.txt")));

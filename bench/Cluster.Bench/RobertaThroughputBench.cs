@@ -21,16 +21,8 @@ internal static class RobertaThroughputBench
     public static int Run(BenchOptions options)
     {
         int cores = Environment.ProcessorCount;
-        var device = Device.Parse(options.Get("device", "cpu"));
+        var (device, dtypeName, dtype) = options.DeviceAndDtype();
         bool gpu = device.Type != DeviceType.CPU;
-        var dtypeName = options.Get("dtype", gpu ? "bfloat16" : "float32");
-        var dtype = dtypeName switch
-        {
-            "float32" => ScalarType.Float32,
-            "bfloat16" => ScalarType.BFloat16,
-            "float16" => ScalarType.Float16,
-            _ => throw new ArgumentException($"--dtype {dtypeName}: expected float32, bfloat16 or float16"),
-        };
         int iters = int.Parse(options.Get("iters", gpu ? "20" : "1"), CultureInfo.InvariantCulture);
         string I(int n) => n.ToString(CultureInfo.InvariantCulture);
         using var reference = gpu

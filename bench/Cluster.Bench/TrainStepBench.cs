@@ -26,9 +26,8 @@ internal static class TrainStepBench
 {
     public static int Run(BenchOptions options)
     {
-        var device = Device.Parse(options.Get("device", "cpu"));
+        var (device, dtypeName, _) = options.DeviceAndDtype();
         bool gpu = device.Type != DeviceType.CPU;
-        var dtypeName = options.Get("dtype", gpu ? "bfloat16" : "float32");
         if (dtypeName is not ("float32" or "bfloat16")) throw new ArgumentException($"--dtype {dtypeName}: expected float32 or bfloat16 (mixed precision)");
         if (dtypeName == "bfloat16" && !gpu)
             throw new ArgumentException("--dtype bfloat16 is compared on CUDA: the CPU reference's PyTorch 1.13 autocast hands bf16 activations to " +

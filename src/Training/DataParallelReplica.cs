@@ -32,7 +32,7 @@ public abstract class DataParallelReplica : IDisposable
         // few kernels over that buffer instead of a few per parameter (the model is on its device by now).
         Optimizer.flatten(_parameters.Select(p => p.Parameter).ToList());
         _sizes = _parameters.Select(p => p.Parameter.numel()).ToArray();
-        GradientElements = _parameters.Sum(p => p.Parameter.numel()) + TailElements;
+        GradientElements = _sizes.Sum() + TailElements;
     }
 
     /// <summary>After the gradients: the loss sum, the item count and the contrastive loss sum.</summary>
@@ -56,20 +56,15 @@ public abstract class DataParallelReplica : IDisposable
     {
         if (!_settings.Bf16) return Model.Run(inputs);
         OrderedDictionary<string, Tensor> outputs;
-        using (ForwardPrecision()) outputs = Model.Run(inputs);
-        return ToFloat32(outputs);
+        using (torch.autocast(Device, ScalarType.BFloat16)) outputs = Model.Run(inputs);
+        var converted = new OrderedDictionary<string, Tensor>();
+        foreach (var (name, t) in outputs) converted[name] = t.dtype.IsFloatingPoint() ? t.to(ScalarType.Float32) : t;
+        return converted;
     }
 
     /// <summary>bf16 autocast on this replica's device when the settings ask for mixed precision; else null (nothing
     /// to dispose). Backward runs outside it, as PyTorch's recipe has it.</summary>
     protected IDisposable? ForwardPrecision() => _settings.Bf16 ? torch.autocast(Device, ScalarType.BFloat16) : null;
-
-    protected static OrderedDictionary<string, Tensor> ToFloat32(OrderedDictionary<string, Tensor> outputs)
-    {
-        var converted = new OrderedDictionary<string, Tensor>();
-        foreach (var (name, t) in outputs) converted[name] = t.dtype.IsFloatingPoint() ? t.to(ScalarType.Float32) : t;
-        return converted;
-    }
 
     /// <summary>The losses were divided by their global counts before backward: the step divides by nothing.</summary>
     protected virtual bool LossesArePreScaled => false;

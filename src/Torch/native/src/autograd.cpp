@@ -2,7 +2,9 @@
 #include <ATen/autocast_mode.h>
 #include <c10/core/GradMode.h>
 #include <c10/core/InferenceMode.h>
+#include <algorithm>
 #include <cmath>
+#include <tuple>
 
 #include "common.h"
 
@@ -110,6 +112,21 @@ CT_API int ct_autocast_enabled(int dev_type) {
   return autocast_enabled(dev_type == 0 ? c10::DeviceType::CPU : c10::DeviceType::CUDA) ? 1 : 0;
 }
 
+namespace {
+// The norm clip_grad_norm_ clips by: each gradient's norm (the largest |element| for norm_type inf), then the norm of
+// those. The per-gradient 2-norms of CUDA tensors are one fused call. Returns the total and the scale to apply (1 when
+// the total is within max_norm).
+std::pair<double, double> clip_norm(const std::vector<at::Tensor>& grads, double max_norm, double norm_type) {
+  std::vector<at::Tensor> norms;
+  if (norm_type == 2 && grads.front().is_cuda()) norms = at::_foreach_norm(grads, 2);
+  else
+    for (auto& g : grads) norms.push_back(std::isinf(norm_type) ? g.abs().max().to(at::kFloat) : g.norm(norm_type).to(at::kFloat));
+  auto stacked = at::stack(norms);
+  double total = (std::isinf(norm_type) ? stacked.max() : stacked.norm(norm_type)).item<double>();
+  return {total, std::min(1.0, max_norm / (total + 1e-6))};
+}
+}  // namespace
+
 // torch.nn.utils.clip_grad_norm_: one norm over all gradients, scaled down when above max_norm.
 CT_API int ct_clip_grad_norm(const ct_tensor* params, int n, double max_norm, double norm_type, double* total) {
   CT_TRY
@@ -120,21 +137,16 @@ CT_API int ct_clip_grad_norm(const ct_tensor* params, int n, double max_norm, do
     if (g.defined()) grads.push_back(g);
   }
   if (grads.empty()) { *total = 0; return 0; }
-  std::vector<at::Tensor> norms;
-  for (auto& g : grads) norms.push_back(std::isinf(norm_type) ? g.abs().max().to(at::kFloat) : g.norm(norm_type).to(at::kFloat));
-  auto stacked = at::stack(norms);
-  auto total_norm = std::isinf(norm_type) ? stacked.max() : stacked.norm(norm_type);
-  *total = total_norm.item<double>();
-  double coef = max_norm / (*total + 1e-6);
+  double coef;
+  std::tie(*total, coef) = clip_norm(grads, max_norm, norm_type);
   if (coef < 1)
     for (auto& g : grads) g.mul_(coef);
   return 0;
   CT_CATCH(-1)
 }
 
-// clip_grad_norm_ over a flat buffer holding n gradients back to back (sizes[i] elements each), with the total norm
-// computed as ct_clip_grad_norm computes it (each gradient's norm, then the norm of those), so the two clip alike; on
-// CUDA the per-gradient norms are one fused call. Scales the whole buffer when the norm is above max_norm.
+// clip_grad_norm_ (2-norm) over a flat buffer holding n gradients back to back (sizes[i] elements each): the norm of
+// ct_clip_grad_norm, so the two clip alike, and the whole buffer scaled in one multiply.
 CT_API int ct_clip_grad_norm_flat(ct_tensor flat, const int64_t* sizes, int n, double max_norm, double* total) {
   CT_TRY
   c10::NoGradGuard no_grad;
@@ -146,14 +158,10 @@ CT_API int ct_clip_grad_norm_flat(ct_tensor flat, const int64_t* sizes, int n, d
     views.push_back(g.narrow(0, offset, sizes[i]));
     offset += sizes[i];
   }
-  if (g.dim() != 1 || offset != g.numel())
+  if (n == 0 || g.dim() != 1 || offset != g.numel())
     throw std::runtime_error("the gradient sizes add up to " + std::to_string(offset) + ", the flat buffer holds " + std::to_string(g.numel()));
-  std::vector<at::Tensor> norms;
-  if (g.is_cuda()) norms = at::_foreach_norm(views, 2);
-  else
-    for (auto& v : views) norms.push_back(v.norm(2).to(at::kFloat));
-  *total = at::stack(norms).norm(2).item<double>();
-  double coef = max_norm / (*total + 1e-6);
+  double coef;
+  std::tie(*total, coef) = clip_norm(views, max_norm, 2);
   if (coef < 1) g.mul_(coef);
   return 0;
   CT_CATCH(-1)
