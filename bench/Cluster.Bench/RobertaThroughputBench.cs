@@ -48,22 +48,13 @@ internal static class RobertaThroughputBench
         foreach (int T in options.Seqs)
             foreach (var pass in new[] { "forward", "forward_backward" })
             {
-                double Reference() => reference.Ask($"{pass} {T}");
-                double Ours() => run.Time(T, pass == "forward");
-                Reference();
-                double warm = Ours();
                 // short passes get more repeats: about 10 s a side per cell
-                int repeats = Math.Clamp((int)Math.Ceiling(10 / warm), options.Repeats, 10);
-                var pairs = new List<(double ours, double theirs)>();
-                for (int i = 0; i < repeats; i++) pairs.Add((Ours(), Reference()));
-                double ours = pairs.Min(p => p.ours), theirs = pairs.Min(p => p.theirs);
-                var ratios = pairs.Select(p => p.theirs / p.ours).Order().ToList();
-                double median = ratios[ratios.Count / 2];
+                var t = PairedTiming.Measure(() => run.Time(T, pass == "forward"), () => reference.Ask($"{pass} {T}"), options.Repeats);
                 long tokens = (long)options.Batch * T;
-                double ratio = theirs / ours;
-                ok &= Math.Max(ratio, median) >= 1;
-                Console.WriteLine($"{T,7} {pass.Replace('_', '+'),17} {tokens / ours,10:F0} t/s {tokens / theirs,11:F0} t/s {ratio,11:F3} {median,13:F3} {repeats,4} " +
-                                  $"{(Math.Max(ratio, median) >= 1 ? "met" : "MISSED"),8}");
+                bool met = Math.Max(t.BestRatio, t.PairedMedian) >= 1;
+                ok &= met;
+                Console.WriteLine($"{T,7} {pass.Replace('_', '+'),17} {tokens / t.Ours,10:F0} t/s {tokens / t.Reference,11:F0} t/s {t.BestRatio,11:F3} " +
+                                  $"{t.PairedMedian,13:F3} {t.Pairs,4} {(met ? "met" : "MISSED"),8}");
             }
         Console.WriteLine();
         var memory = torch.cpu.memory_stats();

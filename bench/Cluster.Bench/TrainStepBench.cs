@@ -61,23 +61,18 @@ internal static class TrainStepBench
                 if (gpu) torch.cuda.synchronize(device.Index);
                 return sw.Elapsed.TotalSeconds / iters;
             }
-            double Reference() => reference.Ask($"train {T}");
-            Reference();
-            var warm = Ours();
-            int repeats = Math.Clamp((int)Math.Ceiling(10 / warm), options.Repeats, 10);
-            var pairs = Enumerable.Range(0, repeats).Select(_ => (ours: Ours(), theirs: Reference())).ToList();
-            double ours = pairs.Min(x => x.ours), theirs = pairs.Min(x => x.theirs);
-            var median = pairs.Select(x => x.theirs / x.ours).Order().ElementAt(repeats / 2);
+            var t = PairedTiming.Measure(Ours, () => reference.Ask($"train {T}"), options.Repeats);
             long tokens = (long)batchSize * T;
             var flops = FlopsPerStep(config, batchSize, T, withDecoder: task == "mlm");
             string Mfu(double seconds) => peak is { } tf ? $"{flops / seconds / (tf * 1e12):P1}" : "-";
-            ok &= Math.Max(theirs / ours, median) >= 1;
-            Console.WriteLine($"{T,7} {tokens / ours,10:F0} t/s {tokens / theirs,10:F0} t/s {theirs / ours,11:F3} {median,13:F3} {Mfu(ours),9} {Mfu(theirs),8} {repeats,3}");
+            ok &= Math.Max(t.BestRatio, t.PairedMedian) >= 1;
+            Console.WriteLine($"{T,7} {tokens / t.Ours,10:F0} t/s {tokens / t.Reference,10:F0} t/s {t.BestRatio,11:F3} {t.PairedMedian,13:F3} " +
+                              $"{Mfu(t.Ours),9} {Mfu(t.Reference),8} {t.Pairs,3}");
         }
         Console.WriteLine();
         Console.WriteLine($"ours: libtorch {torch.__version__}; reference: {reference.Version}");
-        Console.WriteLine(peak is { } t
-            ? $"MFU: 6 × (the matrix products' parameters, the LM decoder included for mlm) + 12 × layers × hidden × T FLOPs per token, over {t} TFLOP/s"
+        Console.WriteLine(peak is { } tflops
+            ? $"MFU: 6 × (the matrix products' parameters, the LM decoder included for mlm) + 12 × layers × hidden × T FLOPs per token, over {tflops} TFLOP/s"
             : "MFU: pass --peak-tflops (the device's dense peak) to print it");
         return ok ? 0 : 1;
     }
